@@ -1,0 +1,35 @@
+# `make run` and `make test` are the only commands a fresh clone needs: each creates
+# .venv and installs the project into it when missing or when pyproject.toml changed.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint format bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev,postgres]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/newsletter run
+
+test: $(STAMP)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check newsletter tests benchmarks alembic
+	$(BIN)/ruff format --check newsletter tests benchmarks alembic
+	$(BIN)/mypy
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix newsletter tests benchmarks alembic
+	$(BIN)/ruff format newsletter tests benchmarks alembic
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/ingest.py
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

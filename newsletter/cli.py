@@ -1,0 +1,212 @@
+"""The `newsletter` command: builds settings and adapters, then hands them to the stages."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from datetime import UTC, date, datetime
+from enum import StrEnum
+from typing import Annotated, NoReturn
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.logging import RichHandler
+from rich.progress import Progress
+from rich.table import Table
+
+from newsletter.config import Settings
+from newsletter.db import migrations
+from newsletter.db.engine import make_engine, session_factory
+from newsletter.db.papers import list_papers
+from newsletter.fetch import FetchOutcome, build_sources, http_client, ingest
+from newsletter.sources import SourceError
+
+app = typer.Typer(no_args_is_help=True, help="Daily digests of new papers matched to interests.")
+db_app = typer.Typer(no_args_is_help=True, help="Database migrations.")
+papers_app = typer.Typer(no_args_is_help=True, help="Papers in the database.")
+app.add_typer(db_app, name="db")
+app.add_typer(papers_app, name="papers")
+
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+
+
+class OutputFormat(StrEnum):
+    TABLE = "table"
+    JSON = "json"
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    err.print(f"error: {message}", style="red", markup=False, highlight=False)
+    raise typer.Exit(code)
+
+
+def load_settings() -> Settings:
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'settings'}: {e['msg']}" for e in exc.errors()
+        )
+        fail(f"invalid settings: {problems}", code=2)
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format="%(message)s",
+        handlers=[RichHandler(console=err, show_path=False)],
+        force=True,
+    )
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    return settings
+
+
+def parse_day(value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        fail(f"--date must be YYYY-MM-DD, got {value!r}", code=2)
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = "head") -> None:
+    """Apply migrations up to REVISION (default: the latest)."""
+    settings = load_settings()
+    migrations.upgrade(make_engine(settings.database_url), revision)
+    out.print(f"database at revision {revision}")
+
+
+@db_app.command("downgrade")
+def db_downgrade(revision: str = "base") -> None:
+    """Revert migrations down to REVISION (default: an empty database)."""
+    settings = load_settings()
+    migrations.downgrade(make_engine(settings.database_url), revision)
+    out.print(f"database at revision {revision}")
+
+
+@app.command()
+def fetch(
+    source: Annotated[
+        str | None, typer.Option(help="arxiv, hf or file:PATH (default: every configured source)")
+    ] = None,
+    day: Annotated[str | None, typer.Option("--date", help="YYYY-MM-DD (default: latest)")] = None,
+    category: Annotated[
+        list[str] | None, typer.Option(help="arXiv category, repeatable (default: settings)")
+    ] = None,
+) -> None:
+    """Fetch papers and store them, printing new / updated / unchanged / skipped counts."""
+    settings = load_settings()
+    wanted_day = parse_day(day)
+    engine = make_engine(settings.database_url)
+    migrations.upgrade(engine)
+    sessions = session_factory(engine)
+    failures: list[str] = []
+    with http_client(settings) as client:
+        try:
+            sources = build_sources(
+                source,
+                settings=settings,
+                client=client,
+                today=lambda: datetime.now(UTC).date(),
+                categories=category or None,
+            )
+        except SourceError as exc:
+            fail(str(exc), code=2)
+        with Progress(console=err, transient=True) as progress:
+            task = progress.add_task("fetching", total=len(sources))
+            for each in sources:
+                progress.update(task, description=f"fetching {each.name}")
+                try:
+                    outcome = ingest(each, sessions=sessions, day=wanted_day, now=datetime.now(UTC))
+                except SourceError as exc:
+                    failures.append(f"{each.name}: {exc}")
+                else:
+                    _report(outcome)
+                progress.advance(task)
+    if failures:
+        fail(" | ".join(failures))
+
+
+def _report(outcome: FetchOutcome) -> None:
+    counts = outcome.counts
+    out.print(
+        f"{outcome.source}: {counts.new} new, {counts.updated} updated, "
+        f"{counts.unchanged} unchanged, {counts.skipped} skipped",
+        highlight=False,
+    )
+    for item in outcome.skipped:
+        err.print(f"  skipped {item.where}: {item.reason}", markup=False, highlight=False)
+
+
+@papers_app.command("list")
+def papers_list(
+    day: Annotated[str | None, typer.Option("--date", help="YYYY-MM-DD")] = None,
+    output: Annotated[OutputFormat, typer.Option("--format")] = OutputFormat.TABLE,
+    limit: Annotated[int, typer.Option(min=1, max=10_000)] = 200,
+) -> None:
+    """List stored papers (announced or featured on --date when given)."""
+    settings = load_settings()
+    engine = make_engine(settings.database_url)
+    migrations.upgrade(engine)
+    with session_factory(engine)() as session:
+        papers = list_papers(session, day=parse_day(day), limit=limit)
+    if output is OutputFormat.JSON:
+        rows = [
+            {
+                "id": p.id,
+                "version": p.version,
+                "title": p.title,
+                "authors": list(p.authors),
+                "categories": list(p.categories),
+                "announce_type": p.announce_type,
+                "announced_on": p.announced_on.isoformat() if p.announced_on else None,
+                "abs_url": p.abs_url,
+                "sources": list(p.sources),
+                "hf_upvotes": p.hf.upvotes if p.hf else None,
+            }
+            for p in papers
+        ]
+        sys.stdout.write(json.dumps(rows, ensure_ascii=False, indent=2) + "\n")
+        return
+    table = Table("id", "title", "categories", "type", "announced")
+    for p in papers:
+        table.add_row(
+            p.id,
+            p.title,
+            " ".join(p.categories),
+            p.announce_type or "",
+            str(p.announced_on or ""),
+        )
+    out.print(table)
+    out.print(f"{len(papers)} papers")
+
+
+@app.command()
+def run(
+    host: Annotated[str, typer.Option()] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
+) -> None:
+    """Migrate the database, then serve the whole service."""
+    settings = load_settings()
+    migrations.upgrade(make_engine(settings.database_url))
+    _serve(settings, host=host, port=port)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option()] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
+) -> None:
+    """Serve the web app on an already migrated database."""
+    _serve(load_settings(), host=host, port=port)
+
+
+def _serve(settings: Settings, *, host: str, port: int) -> None:
+    import uvicorn
+
+    from newsletter.web.app import create_app
+
+    engine = make_engine(settings.database_url)
+    uvicorn.run(create_app(settings, sessions=session_factory(engine)), host=host, port=port)

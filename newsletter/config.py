@@ -1,0 +1,144 @@
+"""Settings, validated once by the entry points and passed down.
+
+Nothing here runs at import time: `Settings()` reads the environment (prefix
+``NEWSLETTER_``) and an optional ``.env`` file only when an entry point builds it.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+DEV_SECRET_KEY = "dev-only-insecure-secret-key"  # noqa: S105 - refused outside dev, see below
+DEV_BASE_URL = "http://localhost:8000"
+MIN_SECRET_KEY_LENGTH = 32
+
+_CATEGORY = re.compile(r"^[a-z-]+(\.[A-Za-z-]+)?$")
+
+
+class Environment(StrEnum):
+    DEV = "dev"
+    PRODUCTION = "production"
+
+
+class SmtpSecurity(StrEnum):
+    NONE = "none"
+    STARTTLS = "starttls"
+    TLS = "tls"
+
+
+class Settings(BaseSettings):
+    """Every setting the service reads; the README's configuration table mirrors this."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="NEWSLETTER_", env_file=".env", extra="ignore", validate_default=True
+    )
+
+    env: Environment = Field(Environment.DEV, description="`dev` or `production`.")
+    database_url: str = Field(
+        "sqlite:///var/newsletter.db",
+        description="SQLAlchemy URL; `postgresql+psycopg://…` for PostgreSQL.",
+    )
+    base_url: str = Field(
+        DEV_BASE_URL, description="Public URL of the web app, used in links in emails."
+    )
+    secret_key: SecretStr = Field(
+        SecretStr(DEV_SECRET_KEY),
+        description=f"Signs links and tokens; at least {MIN_SECRET_KEY_LENGTH} characters "
+        "in production.",
+    )
+    timezone: str = Field("UTC", description="Default time zone for new subscribers.")
+    log_level: str = Field("INFO", description="Python logging level.")
+
+    smtp_host: str | None = Field(
+        None, description="SMTP relay; unset means the built-in development mail sink."
+    )
+    smtp_port: int = Field(587, ge=1, le=65535, description="SMTP port.")
+    smtp_username: str | None = Field(None, description="SMTP AUTH user name.")
+    smtp_password: SecretStr | None = Field(None, description="SMTP AUTH password.")
+    smtp_security: SmtpSecurity = Field(
+        SmtpSecurity.STARTTLS, description="`none`, `starttls` or `tls` (implicit TLS)."
+    )
+    mail_from: str = Field(
+        "Paper digest <digest@localhost>", description="From address of every email."
+    )
+
+    arxiv_categories: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["cs.AI", "cs.CL", "cs.LG"],
+        description="arXiv categories to fetch, comma-separated (`cs.CL,cs.LG`).",
+    )
+    hf_daily_papers: bool = Field(True, description="Also fetch Hugging Face daily papers.")
+    arxiv_listing_url: str = Field(
+        "https://rss.arxiv.org/atom", description="arXiv listing feed base URL."
+    )
+    arxiv_api_url: str = Field(
+        "https://export.arxiv.org/api/query", description="arXiv API endpoint."
+    )
+    arxiv_api_enrich: bool = Field(
+        True, description="Complete listing entries with the arXiv API (dates, full metadata)."
+    )
+    arxiv_api_batch_size: int = Field(100, ge=1, le=2000, description="Ids per arXiv API request.")
+    arxiv_api_interval_seconds: float = Field(
+        3.0, ge=3.0, description="Pause between arXiv API calls (its terms ask for >= 3 s)."
+    )
+    hf_api_url: str = Field(
+        "https://huggingface.co/api/daily_papers", description="Hugging Face daily papers API."
+    )
+    http_timeout_seconds: float = Field(30.0, gt=0, description="Timeout of one HTTP request.")
+    http_retries: int = Field(
+        4, ge=0, le=10, description="Retries on 429/5xx and network errors, with backoff."
+    )
+    http_max_response_bytes: int = Field(
+        20_000_000, ge=1_000, description="Larger responses are refused, not read."
+    )
+    http_user_agent: str = Field(
+        "newsletter-digest/0.1 (self-hosted paper digest)",
+        description="User-Agent sent to the sources.",
+    )
+
+    @field_validator("arxiv_categories", mode="before")
+    @classmethod
+    def _split_categories(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("arxiv_categories")
+    @classmethod
+    def _check_categories(cls, value: list[str]) -> list[str]:
+        bad = [cat for cat in value if not _CATEGORY.match(cat)]
+        if bad:
+            raise ValueError(f"not arXiv category names: {', '.join(bad)} (expected e.g. cs.CL)")
+        return value
+
+    @field_validator("base_url")
+    @classmethod
+    def _strip_slash(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _refuse_dev_defaults_in_production(self) -> Settings:
+        if self.env is not Environment.PRODUCTION:
+            return self
+        problems = []
+        key = self.secret_key.get_secret_value()
+        if key == DEV_SECRET_KEY or len(key) < MIN_SECRET_KEY_LENGTH:
+            problems.append(
+                f"NEWSLETTER_SECRET_KEY must be set to a random value of at least "
+                f"{MIN_SECRET_KEY_LENGTH} characters"
+            )
+        if self.base_url == DEV_BASE_URL:
+            problems.append("NEWSLETTER_BASE_URL must be set to the public URL of the service")
+        if problems:
+            raise ValueError("in production " + "; ".join(problems))
+        return self
+
+    @property
+    def is_dev(self) -> bool:
+        return self.env is Environment.DEV

@@ -1,0 +1,107 @@
+"""SQLAlchemy 2 models. Every change here comes with an Alembic migration (tests check)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import JSON, Date, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes on every engine (SQLite would hand back naive ones)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: pass an aware one")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime, list[str]: JSON}
+
+
+class PaperRow(Base):
+    __tablename__ = "papers"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    version: Mapped[int | None] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(Text)
+    abstract: Mapped[str] = mapped_column(Text)
+    authors: Mapped[list[str]] = mapped_column(JSON, default=list)
+    categories: Mapped[list[str]] = mapped_column(JSON, default=list)
+    primary_category: Mapped[str | None] = mapped_column(String(32))
+    announce_type: Mapped[str | None] = mapped_column(String(16))
+    published_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime | None]
+    announced_on: Mapped[date | None] = mapped_column(Date, index=True)
+    abs_url: Mapped[str | None] = mapped_column(String(512))
+    pdf_url: Mapped[str | None] = mapped_column(String(512))
+    comment: Mapped[str | None] = mapped_column(Text)
+    doi: Mapped[str | None] = mapped_column(String(256))
+    journal_ref: Mapped[str | None] = mapped_column(Text)
+    sources: Mapped[list[str]] = mapped_column(JSON, default=list)
+    hf_upvotes: Mapped[int | None] = mapped_column(Integer)
+    hf_ai_summary: Mapped[str | None] = mapped_column(Text)
+    hf_ai_keywords: Mapped[list[str] | None] = mapped_column(JSON)
+    hf_github_repo: Mapped[str | None] = mapped_column(String(512))
+    hf_github_stars: Mapped[int | None] = mapped_column(Integer)
+    hf_project_page: Mapped[str | None] = mapped_column(String(512))
+    hf_daily_date: Mapped[date | None] = mapped_column(Date, index=True)
+    first_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SubscriberRow(Base):
+    __tablename__ = "subscribers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # Stored lower-cased by the code that adds subscribers, so uniqueness is case-blind.
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    confirmed_at: Mapped[datetime | None]
+    unsubscribed_at: Mapped[datetime | None]
+
+    profile: Mapped[InterestProfileRow | None] = relationship(
+        back_populates="subscriber", cascade="all, delete-orphan", uselist=False
+    )
+
+
+class InterestProfileRow(Base):
+    __tablename__ = "interest_profiles"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    subscriber_id: Mapped[int] = mapped_column(
+        ForeignKey("subscribers.id", ondelete="CASCADE"), unique=True
+    )
+    description: Mapped[str] = mapped_column(Text, default="")
+    keywords: Mapped[list[str]] = mapped_column(JSON, default=list)
+    negative_keywords: Mapped[list[str]] = mapped_column(JSON, default=list)
+    categories: Mapped[list[str]] = mapped_column(JSON, default=list)
+    category_mode: Mapped[str] = mapped_column(String(8), default="boost")
+    authors: Mapped[list[str]] = mapped_column(JSON, default=list)
+    seed_papers: Mapped[list[str]] = mapped_column(JSON, default=list)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    subscriber: Mapped[SubscriberRow] = relationship(back_populates="profile")
+
+
+Index("ix_papers_first_seen_at", PaperRow.first_seen_at)

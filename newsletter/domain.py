@@ -1,0 +1,96 @@
+"""Domain types shared by sources, storage and (later) matching and rendering. Pure: no I/O."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import StrEnum
+
+
+class AnnounceType(StrEnum):
+    """How a paper appears in a daily arXiv listing."""
+
+    NEW = "new"
+    CROSS = "cross"
+    REPLACE = "replace"
+    REPLACE_CROSS = "replace-cross"
+
+
+class Source(StrEnum):
+    """Where a paper's record came from; a saved response read from a file keeps its kind."""
+
+    ARXIV_LISTING = "arxiv-listing"
+    ARXIV_API = "arxiv-api"
+    HUGGING_FACE = "huggingface"
+    JSON_LINES = "jsonl"
+
+
+@dataclass(frozen=True, slots=True)
+class HuggingFaceExtras:
+    """What Hugging Face's daily papers add to arXiv metadata; every field is optional."""
+
+    upvotes: int | None = None
+    ai_summary: str | None = None
+    ai_keywords: tuple[str, ...] = ()
+    github_repo: str | None = None
+    github_stars: int | None = None
+    project_page: str | None = None
+    daily_date: date | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Paper:
+    """One paper as a source reports it, already normalised (see `normalize`).
+
+    `id` is the arXiv id without version (``2508.13167``, ``cond-mat/0603029``) or,
+    for papers without one, a stable id derived from the content (``local:…``).
+    """
+
+    id: str
+    title: str
+    abstract: str
+    sources: tuple[Source, ...]
+    version: int | None = None
+    authors: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+    primary_category: str | None = None
+    announce_type: AnnounceType | None = None
+    published_at: datetime | None = None
+    updated_at: datetime | None = None
+    announced_on: date | None = None
+    abs_url: str | None = None
+    pdf_url: str | None = None
+    comment: str | None = None
+    doi: str | None = None
+    journal_ref: str | None = None
+    hf: HuggingFaceExtras | None = None
+
+    def replace(self, **changes: object) -> Paper:
+        return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True, slots=True)
+class SkippedItem:
+    """An item a parser could not use, with the reason logged and reported."""
+
+    where: str
+    reason: str
+
+
+@dataclass(slots=True)
+class ParseResult:
+    papers: list[Paper] = field(default_factory=list)
+    skipped: list[SkippedItem] = field(default_factory=list)
+
+    def extend(self, other: ParseResult) -> None:
+        self.papers.extend(other.papers)
+        self.skipped.extend(other.skipped)
+
+
+@dataclass(frozen=True, slots=True)
+class IngestCounts:
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    skipped: int = 0

@@ -1,0 +1,1 @@
+"""The web app: subscriber pages and the JSON API."""

@@ -1,0 +1,68 @@
+"""FastAPI app factory: everything it needs is passed in, so each test builds its own."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import FastAPI, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.templating import Jinja2Templates
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from newsletter import __version__
+from newsletter.config import Settings
+from newsletter.db.papers import list_papers
+
+TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates"
+
+
+def create_app(settings: Settings, *, sessions: sessionmaker[Session]) -> FastAPI:
+    app = FastAPI(title="newsletter", version=__version__)
+    templates = Jinja2Templates(directory=TEMPLATES_DIR)
+
+    @app.get("/healthz")
+    def healthz() -> JSONResponse:
+        try:
+            with sessions() as session:
+                session.execute(text("SELECT 1"))
+        except SQLAlchemyError as exc:
+            return JSONResponse({"status": "error", "database": str(exc)[:200]}, status_code=503)
+        return JSONResponse({"status": "ok", "database": "ok"})
+
+    @app.get("/", response_class=HTMLResponse)
+    def index(request: Request) -> HTMLResponse:
+        with sessions() as session:
+            papers = list_papers(session, limit=50)
+        return templates.TemplateResponse(
+            request, "index.html", {"papers": papers, "base_url": settings.base_url}
+        )
+
+    @app.get("/api/papers")
+    def api_papers(
+        day: Annotated[date | None, Query(alias="date")] = None,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    ) -> list[dict[str, object]]:
+        with sessions() as session:
+            papers = list_papers(session, day=day, limit=limit)
+        return [
+            {
+                "id": p.id,
+                "version": p.version,
+                "title": p.title,
+                "abstract": p.abstract,
+                "authors": list(p.authors),
+                "categories": list(p.categories),
+                "announce_type": p.announce_type,
+                "announced_on": p.announced_on,
+                "abs_url": p.abs_url,
+                "pdf_url": p.pdf_url,
+                "sources": list(p.sources),
+            }
+            for p in papers
+        ]
+
+    return app
