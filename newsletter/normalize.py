@@ -51,6 +51,7 @@ def decode_tex(text: str) -> str:
 
 
 def clean_name(name: str) -> str:
+    """A name or other short TeX-escaped field (journal reference) as plain text."""
     return collapse_whitespace(decode_tex(name))
 
 

@@ -83,3 +83,13 @@ def test_dotenv_file_is_read(tmp_path: Path) -> None:
     env_file = tmp_path / ".env"
     env_file.write_text("NEWSLETTER_TIMEZONE=Europe/Paris\n")
     assert Settings(_env_file=env_file).timezone == "Europe/Paris"  # type: ignore[call-arg]
+
+
+def test_readme_documents_every_setting() -> None:
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    missing = [
+        f"NEWSLETTER_{name.upper()}"
+        for name in Settings.model_fields
+        if f"`NEWSLETTER_{name.upper()}`" not in readme
+    ]
+    assert missing == []

@@ -90,7 +90,7 @@ def _paper_or_reason(element: etree._Element) -> Paper | str:
         pdf_url=pdf_url(arxiv_id) if pdf is not None or version else None,
         comment=_optional(text_of(element, "arxiv:comment", NS)),
         doi=_optional(text_of(element, "arxiv:doi", NS)),
-        journal_ref=_optional(text_of(element, "arxiv:journal_ref", NS)),
+        journal_ref=_optional(text_of(element, "arxiv:journal_ref", NS), decode=True),
     )
 
 
@@ -98,8 +98,10 @@ def _timestamp(text: str | None) -> datetime | None:
     return parse_timestamp(text) if text and text.strip() else None
 
 
-def _optional(text: str | None) -> str | None:
-    return collapse_whitespace(text) if text and text.strip() else None
+def _optional(text: str | None, *, decode: bool = False) -> str | None:
+    if not text or not text.strip():
+        return None
+    return clean_name(text) if decode else collapse_whitespace(text)
 
 
 def lookup_ids(

@@ -14,6 +14,7 @@ from newsletter.domain import AnnounceType, Paper, ParseResult, SkippedItem, Sou
 from newsletter.normalize import (
     InvalidArxivId,
     abs_url,
+    clean_name,
     collapse_whitespace,
     pdf_url,
     split_arxiv_id,
@@ -151,7 +152,7 @@ def _paper_or_reason(entry: Entry, raw: _RawItem) -> Paper | str:
         abs_url=abs_url(arxiv_id),
         pdf_url=pdf_url(arxiv_id),
         doi=collapse_whitespace(raw.doi) if raw.doi else None,
-        journal_ref=collapse_whitespace(raw.journal_ref) if raw.journal_ref else None,
+        journal_ref=clean_name(raw.journal_ref) if raw.journal_ref else None,
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -83,6 +84,9 @@ class Fetcher:
 def _retry_after(response: httpx.Response) -> float | None:
     value = response.headers.get("retry-after", "")
     try:
-        return min(float(value), MAX_RETRY_AFTER_SECONDS)
+        seconds = float(value)
     except ValueError:
+        return None  # an HTTP date or garbage: fall back to our own backoff
+    if not math.isfinite(seconds) or seconds < 0:
         return None
+    return min(seconds, MAX_RETRY_AFTER_SECONDS)

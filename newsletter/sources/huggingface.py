@@ -39,7 +39,7 @@ class _Lenient(BaseModel):
 
 
 class HfAuthor(_Lenient):
-    name: str
+    name: str = ""  # a nameless author entry must not cost the paper
 
 
 class HfPaper(_Lenient):
@@ -120,7 +120,7 @@ def _paper_or_reason(raw: Any, *, day: date | None) -> Paper | str:
         abstract=abstract,
         sources=(Source.HUGGING_FACE,),
         authors=tuple(clean_name(a.name) for a in paper.authors if a.name.strip()),
-        published_at=published.astimezone(UTC) if published else None,
+        published_at=_as_utc(published),
         abs_url=abs_url(arxiv_id),
         pdf_url=pdf_url(arxiv_id),
         hf=HuggingFaceExtras(
@@ -133,6 +133,13 @@ def _paper_or_reason(raw: Any, *, day: date | None) -> Paper | str:
             daily_date=day,
         ),
     )
+
+
+def _as_utc(moment: datetime | None) -> datetime | None:
+    if moment is None:
+        return None
+    # A timestamp without an offset is taken as UTC, not as this machine's local time.
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 @dataclass
@@ -153,4 +160,6 @@ class HuggingFaceSource:
             )
             if not isinstance(items, list) or len(items) < PAGE_SIZE:
                 break
+        else:
+            log.warning("Hugging Face %s: stopped after %d full pages", day, MAX_PAGES)
         return result
