@@ -83,6 +83,13 @@ class ParseResult:
     papers: list[Paper] = field(default_factory=list)
     skipped: list[SkippedItem] = field(default_factory=list)
 
+    def add(self, outcome: Paper | str, *, where: str) -> None:
+        """Keep a parsed paper, or record why the item at `where` was skipped."""
+        if isinstance(outcome, Paper):
+            self.papers.append(outcome)
+        else:
+            self.skipped.append(SkippedItem(where=where, reason=outcome))
+
     def extend(self, other: ParseResult) -> None:
         self.papers.extend(other.papers)
         self.skipped.extend(other.skipped)

@@ -40,6 +40,8 @@ def ingest(
 ) -> FetchOutcome:
     """Fetch and store one source; raises SourceError with the database untouched."""
     result = source.fetch(day=day)
+    for item in result.skipped:
+        log.warning("skipped %s: %s", item.where, item.reason)
     with sessions.begin() as session:
         counts = store_papers(session, result.papers, now=now)
     counts = replace(counts, skipped=len(result.skipped))

@@ -105,3 +105,15 @@ def test_ingest_reports_skipped_items(sessions: sessionmaker[Session], tmp_path:
     outcome = ingest(FileSource(lines, 10_000), sessions=sessions, day=None, now=NOW)
     assert outcome.counts == IngestCounts(new=1, skipped=1)
     assert "line 2" in outcome.skipped[0].where
+
+
+def test_ingest_logs_each_skipped_item(
+    sessions: sessionmaker[Session], tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    lines = tmp_path / "papers.jsonl"
+    lines.write_text('{"title": "A paper", "abstract": "About things."}\n{"abstract": "x"}\n')
+    with caplog.at_level("WARNING", logger="newsletter.fetch"):
+        ingest(FileSource(lines, 10_000), sessions=sessions, day=None, now=NOW)
+    assert [r.getMessage() for r in caplog.records] == [
+        f"skipped {lines}, line 2: title: Field required"
+    ]

@@ -5,11 +5,20 @@ from __future__ import annotations
 from datetime import date
 from typing import Protocol
 
+from pydantic import ValidationError
+
 from newsletter.domain import ParseResult
 
 
 class SourceError(Exception):
     """A whole response or source is unusable; nothing from it may be stored."""
+
+
+def validation_reason(error: ValidationError) -> str:
+    """The first problem pydantic found, as ``field.path: message``, for a skip reason."""
+    first = error.errors()[0]
+    location = ".".join(str(part) for part in first["loc"]) or "item"
+    return f"{location}: {first['msg']}"
 
 
 class PaperSource(Protocol):

@@ -7,13 +7,12 @@ element name (never by prefix or position) handles both.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from datetime import datetime
 
 from lxml import etree
 
-from newsletter.domain import Paper, ParseResult, SkippedItem, Source
+from newsletter.domain import Paper, ParseResult, Source
 from newsletter.normalize import (
     InvalidArxivId,
     abs_url,
@@ -26,8 +25,6 @@ from newsletter.normalize import (
 from newsletter.sources import SourceError
 from newsletter.sources.http import Fetcher
 from newsletter.sources.xml import ARXIV, ATOM, entries, parse_document, text_of, texts_of
-
-log = logging.getLogger(__name__)
 
 NS = {"atom": ATOM, "arxiv": ARXIV}
 
@@ -42,15 +39,11 @@ def parse_api_response(data: bytes, *, what: str = "arXiv API response") -> Pars
         if "/api/errors" in raw_id:
             message = collapse_whitespace(text_of(entry.element, "atom:summary", NS) or "")
             raise SourceError(f"{what}: arXiv API error: {message or raw_id}")
-        outcome = entry.syntax_error and f"malformed XML ({entry.syntax_error})"
-        paper = None if outcome else _paper_or_reason(entry.element)
-        if isinstance(paper, Paper):
-            result.papers.append(paper)
-            continue
         where = f"{what}, entry at line {entry.line}" + (f" ({raw_id.strip()})" if raw_id else "")
-        reason = outcome or paper or "unusable entry"
-        log.warning("skipped %s: %s", where, reason)
-        result.skipped.append(SkippedItem(where=where, reason=reason))
+        if entry.syntax_error:
+            result.add(f"malformed XML ({entry.syntax_error})", where=where)
+        else:
+            result.add(_paper_or_reason(entry.element), where=where)
     return result
 
 

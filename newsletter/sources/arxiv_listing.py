@@ -10,7 +10,7 @@ from email.utils import parsedate_to_datetime
 
 from lxml import etree
 
-from newsletter.domain import AnnounceType, Paper, ParseResult, SkippedItem, Source
+from newsletter.domain import AnnounceType, Paper, ParseResult, Source
 from newsletter.normalize import (
     InvalidArxivId,
     abs_url,
@@ -73,13 +73,8 @@ def parse_listing(data: bytes, *, what: str = "arXiv listing") -> ParseResult:
         raise SourceError(f"{what}: arXiv answered {feed_title.strip()!r} (unknown category?)")
     result = ParseResult()
     for entry, raw in items:
-        outcome = _paper_or_reason(entry, raw)
-        if isinstance(outcome, Paper):
-            result.papers.append(outcome)
-        else:
-            where = f"{what}, entry at line {entry.line}" + (f" ({raw.guid})" if raw.guid else "")
-            log.warning("skipped %s: %s", where, outcome)
-            result.skipped.append(SkippedItem(where=where, reason=outcome))
+        where = f"{what}, entry at line {entry.line}" + (f" ({raw.guid})" if raw.guid else "")
+        result.add(_paper_or_reason(entry, raw), where=where)
     return result
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import re
 from dataclasses import dataclass
 from datetime import date
@@ -11,7 +10,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
-from newsletter.domain import Paper, ParseResult, SkippedItem, Source
+from newsletter.domain import Paper, ParseResult, Source
 from newsletter.normalize import (
     InvalidArxivId,
     abs_url,
@@ -21,12 +20,10 @@ from newsletter.normalize import (
     pdf_url,
     split_arxiv_id,
 )
-from newsletter.sources import SourceError
+from newsletter.sources import SourceError, validation_reason
 from newsletter.sources.arxiv_api import parse_api_response
 from newsletter.sources.arxiv_listing import parse_listing
 from newsletter.sources.huggingface import parse_daily_papers
-
-log = logging.getLogger(__name__)
 
 # The listing is RSS, or Atom whose entries have OAI ids and announce types; else the API.
 _LISTING_MARKS = re.compile(rb"<rss[\s>]|oai:arXiv\.org:|announce_type")
@@ -56,13 +53,7 @@ def parse_json_lines(data: bytes, *, what: str) -> ParseResult:
     for number, line in enumerate(data.decode("utf-8", errors="replace").splitlines(), 1):
         if not line.strip():
             continue
-        outcome = _line_paper_or_reason(line)
-        if isinstance(outcome, Paper):
-            result.papers.append(outcome)
-        else:
-            where = f"{what}, line {number}"
-            log.warning("skipped %s: %s", where, outcome)
-            result.skipped.append(SkippedItem(where=where, reason=outcome))
+        result.add(_line_paper_or_reason(line), where=f"{what}, line {number}")
     return result
 
 
@@ -70,9 +61,7 @@ def _line_paper_or_reason(line: str) -> Paper | str:
     try:
         row = JsonLinesPaper.model_validate_json(line)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        location = ".".join(str(part) for part in first["loc"]) or "line"
-        return f"{location}: {first['msg']}"
+        return validation_reason(exc)
     title = collapse_whitespace(row.title)
     version = None
     paper_id = content_id(title)

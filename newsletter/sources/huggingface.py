@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from newsletter.domain import HuggingFaceExtras, Paper, ParseResult, SkippedItem, Source
+from newsletter.domain import HuggingFaceExtras, Paper, ParseResult, Source
 from newsletter.normalize import (
     InvalidArxivId,
     abs_url,
@@ -25,7 +25,7 @@ from newsletter.normalize import (
     pdf_url,
     split_arxiv_id,
 )
-from newsletter.sources import SourceError
+from newsletter.sources import SourceError, validation_reason
 from newsletter.sources.http import Fetcher
 
 log = logging.getLogger(__name__)
@@ -74,13 +74,7 @@ def parse_daily_papers(
         raise SourceError(f"{what}: expected a JSON list of papers, got {type(items).__name__}")
     result = ParseResult()
     for index, raw in enumerate(items):
-        outcome = _paper_or_reason(raw, day=day)
-        if isinstance(outcome, Paper):
-            result.papers.append(outcome)
-        else:
-            where = f"{what}, item {index}"
-            log.warning("skipped %s: %s", where, outcome)
-            result.skipped.append(SkippedItem(where=where, reason=outcome))
+        result.add(_paper_or_reason(raw, day=day), where=f"{what}, item {index}")
     return result
 
 
@@ -97,9 +91,7 @@ def _paper_or_reason(raw: Any, *, day: date | None) -> Paper | str:
     try:
         item = HfDailyItem.model_validate(raw)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        location = ".".join(str(part) for part in first["loc"])
-        return f"{location}: {first['msg']}"
+        return validation_reason(exc)
     paper = item.paper
     try:
         arxiv_id, version = split_arxiv_id(paper.id)
