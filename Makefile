@@ -7,10 +7,16 @@ STAMP := $(VENV)/.installed
 
 .PHONY: run test lint format bench clean
 
+# CPU torch is installed on its own first: asked for through sentence-transformers,
+# pip would pick a multi-GB CUDA build.
+TORCH ?= torch==2.13.0
+EXTRAS ?= dev,postgres,semantic
+
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,postgres]'
+	$(BIN)/python -m pip install --quiet '$(TORCH)'
+	$(BIN)/python -m pip install --quiet -e '.[$(EXTRAS)]'
 	touch $(STAMP)
 
 run: $(STAMP)

@@ -7,6 +7,7 @@ import logging
 import sys
 from datetime import UTC, date, datetime
 from enum import StrEnum
+from pathlib import Path
 from typing import Annotated, NoReturn
 
 import typer
@@ -20,8 +21,13 @@ from newsletter.config import Settings
 from newsletter.db import migrations
 from newsletter.db.engine import make_engine, session_factory
 from newsletter.db.papers import list_papers
+from newsletter.domain import CategoryMode
+from newsletter.embedding import load_embedder
 from newsletter.fetch import FetchOutcome, build_sources, http_client, ingest
+from newsletter.matching.profile import ProfileError, build_profile
+from newsletter.matching.ranker import Ranker
 from newsletter.sources import SourceError
+from newsletter.sources.files import FileSource
 
 app = typer.Typer(no_args_is_help=True, help="Daily digests of new papers matched to interests.")
 db_app = typer.Typer(no_args_is_help=True, help="Database migrations.")
@@ -181,6 +187,73 @@ def papers_list(
         )
     out.print(table)
     out.print(f"{len(papers)} papers")
+
+
+@app.command()
+def rank(
+    papers_file: Annotated[
+        Path, typer.Option("--papers", help="Papers: JSON Lines, arXiv or HF response")
+    ],
+    interests: Annotated[str, typer.Option(help="Your interests in a sentence or two")] = "",
+    keyword: Annotated[list[str] | None, typer.Option(help="Keyword or phrase, repeatable")] = None,
+    exclude: Annotated[
+        list[str] | None, typer.Option(help="Never show papers with this term, repeatable")
+    ] = None,
+    category: Annotated[list[str] | None, typer.Option(help="arXiv category, repeatable")] = None,
+    category_mode: Annotated[CategoryMode, typer.Option()] = CategoryMode.BOOST,
+    author: Annotated[list[str] | None, typer.Option(help="Author to follow, repeatable")] = None,
+    seed_paper: Annotated[
+        list[str] | None, typer.Option(help="arXiv id of a paper you like, repeatable")
+    ] = None,
+    limit: Annotated[
+        int | None, typer.Option(min=1, max=1000, help="Default: NEWSLETTER_DIGEST_MAX_PAPERS")
+    ] = None,
+    output: Annotated[OutputFormat, typer.Option("--format")] = OutputFormat.TABLE,
+    semantic: Annotated[bool, typer.Option(help="Use sentence embeddings when installed")] = True,
+) -> None:
+    """What would my digest look like? Rank a file of papers against interests (no DB)."""
+    settings = load_settings()
+    try:
+        profile = build_profile(
+            description=interests,
+            keywords=keyword or (),
+            exclude=exclude or (),
+            categories=category or (),
+            category_mode=category_mode,
+            authors=author or (),
+            seed_papers=seed_paper or (),
+        )
+        papers = FileSource(papers_file, settings.http_max_response_bytes).fetch(day=None).papers
+    except (ProfileError, SourceError) as exc:
+        fail(str(exc), code=2)
+    missing = [i for i in profile.seed_papers if i not in {p.id for p in papers}]
+    if missing:
+        err.print(f"warning: seed papers not in {papers_file.name}: {', '.join(missing)}")
+    embedder = load_embedder(settings.embedding_model if semantic else None)
+    ranker = Ranker(papers, embedder=embedder)
+    matches = ranker.rank(profile, limit=limit or settings.digest_max_papers)
+    if output is OutputFormat.JSON:
+        rows = [
+            {
+                "id": m.paper.id,
+                "title": m.paper.title,
+                "score": m.score,
+                "why": list(m.why),
+                "authors": list(m.paper.authors),
+                "categories": list(m.paper.categories),
+                "url": m.paper.abs_url,
+                "highlights": [
+                    {"field": h.field, "start": h.start, "end": h.end} for h in m.highlights
+                ],
+            }
+            for m in matches
+        ]
+        sys.stdout.write(json.dumps(rows, ensure_ascii=False, indent=2) + "\n")
+        return
+    table = Table("score", "id", "title", "why")
+    for m in matches:
+        table.add_row(f"{m.score:.3f}", m.paper.id, m.paper.title, "; ".join(m.why))
+    out.print(table)
 
 
 @app.command()

@@ -89,6 +89,14 @@ class Settings(BaseSettings):
     hf_api_url: str = Field(
         "https://huggingface.co/api/daily_papers", description="Hugging Face daily papers API."
     )
+    embedding_model: str = Field(
+        "all-MiniLM-L6-v2",
+        description="Sentence-transformers model name or local path for semantic matching; "
+        "empty turns it off. The packaged all-MiniLM-L6-v2 is used offline when installed.",
+    )
+    digest_max_papers: int = Field(
+        10, ge=1, le=100, description="Most papers in one digest (and the default of rank --limit)."
+    )
     http_timeout_seconds: float = Field(30.0, gt=0, description="Timeout of one HTTP request.")
     http_retries: int = Field(
         4, ge=0, le=10, description="Retries on 429/5xx and network errors, with backoff."

@@ -101,3 +101,29 @@ class IngestCounts:
     updated: int = 0
     unchanged: int = 0
     skipped: int = 0
+
+
+class CategoryMode(StrEnum):
+    """Whether a profile's arXiv categories restrict the digest or only rank matches higher."""
+
+    FILTER = "filter"
+    BOOST = "boost"
+
+
+@dataclass(frozen=True, slots=True)
+class InterestProfile:
+    """What one subscriber wants to read; validated by `matching.profile.build_profile`.
+
+    Keywords may be multi-word phrases ("mixture of experts"); `exclude` terms are hard
+    exclusions; `seed_papers` are arXiv ids whose text acts as positive examples, and
+    `disliked_papers` as negative ones.
+    """
+
+    description: str = ""
+    keywords: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+    category_mode: CategoryMode = CategoryMode.BOOST
+    authors: tuple[str, ...] = ()
+    seed_papers: tuple[str, ...] = ()
+    disliked_papers: tuple[str, ...] = ()

@@ -14,6 +14,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from newsletter.config import Settings
 from newsletter.db import migrations
 from newsletter.db.engine import make_engine, session_factory
+from newsletter.matching.semantic import Embedder, MemoryEmbeddingCache
+
+# The packaged model is on disk; tests never reach for the hub.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 
 DATA = Path(__file__).parent / "data"
 POSTGRES_ENV = "NEWSLETTER_TEST_POSTGRES_URL"
@@ -26,6 +31,20 @@ def data_dir() -> Path:
 
 def read_data(name: str) -> bytes:
     return (DATA / name).read_bytes()
+
+
+@pytest.fixture(scope="session")
+def embedder() -> Embedder:
+    """The packaged all-MiniLM-L6-v2, loaded once; papers embedded once per session."""
+    pytest.importorskip("sentence_transformers", reason="the 'semantic' extra is not installed")
+    from newsletter.embedding import SentenceTransformerEmbedder
+
+    return SentenceTransformerEmbedder("all-MiniLM-L6-v2")
+
+
+@pytest.fixture(scope="session")
+def embedding_cache() -> MemoryEmbeddingCache:
+    return MemoryEmbeddingCache()
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, Date, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Date, DateTime, ForeignKey, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
@@ -105,3 +105,16 @@ class InterestProfileRow(Base):
 
 
 Index("ix_papers_first_seen_at", PaperRow.first_seen_at)
+
+
+class PaperEmbeddingRow(Base):
+    """Cached paper vectors: computed once per paper text and model, not per subscriber."""
+
+    __tablename__ = "paper_embeddings"
+
+    model: Mapped[str] = mapped_column(String(200), primary_key=True)
+    # "<paper id>:<hash of the embedded text>", so a new version is embedded again.
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    dimensions: Mapped[int] = mapped_column(Integer)
+    vector: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

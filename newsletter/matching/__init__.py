@@ -1,0 +1,1 @@
+"""Ranking papers against interest profiles. Pure: no database, no settings, no network."""

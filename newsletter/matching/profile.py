@@ -1,0 +1,96 @@
+"""Building and validating interest profiles, with messages a person can act on."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from newsletter.domain import CategoryMode, InterestProfile
+from newsletter.normalize import InvalidArxivId, clean_name, collapse_whitespace, split_arxiv_id
+
+MAX_DESCRIPTION = 2_000
+MAX_TERM = 100
+MAX_TERMS = 50
+MAX_SEEDS = 50
+_CATEGORY = re.compile(r"^[a-z-]+(\.[A-Za-z-]+)?$")
+
+
+class ProfileError(ValueError):
+    """A profile that cannot be used, with every problem found."""
+
+
+def _terms(values: Iterable[str], *, what: str, problems: list[str]) -> tuple[str, ...]:
+    cleaned = []
+    for value in values:
+        term = collapse_whitespace(value).strip("\"'“” ")
+        if not term:
+            continue
+        if len(term) > MAX_TERM:
+            problems.append(f"{what} {term[:30]!r}… is longer than {MAX_TERM} characters")
+        elif any(ch in term for ch in "\x00\r\n"):
+            problems.append(f"{what} {term[:30]!r} contains control characters")
+        cleaned.append(term)
+    unique = tuple(dict.fromkeys(cleaned))
+    if len(unique) > MAX_TERMS:
+        problems.append(f"too many {what}s: {len(unique)} (at most {MAX_TERMS})")
+    return unique
+
+
+def build_profile(
+    *,
+    description: str = "",
+    keywords: Iterable[str] = (),
+    exclude: Iterable[str] = (),
+    categories: Iterable[str] = (),
+    category_mode: CategoryMode | str = CategoryMode.BOOST,
+    authors: Iterable[str] = (),
+    seed_papers: Iterable[str] = (),
+    disliked_papers: Iterable[str] = (),
+) -> InterestProfile:
+    """A clean profile, or ProfileError listing every problem at once."""
+    problems: list[str] = []
+    text = collapse_whitespace(description)
+    if len(text) > MAX_DESCRIPTION:
+        problems.append(f"description is longer than {MAX_DESCRIPTION} characters")
+    try:
+        mode = CategoryMode(category_mode)
+    except ValueError:
+        problems.append(f"category mode must be 'filter' or 'boost', not {category_mode!r}")
+        mode = CategoryMode.BOOST
+    cats = _terms(categories, what="category", problems=problems)
+    bad_cats = [cat for cat in cats if not _CATEGORY.match(cat)]
+    if bad_cats:
+        problems.append(f"not arXiv categories: {', '.join(bad_cats)} (expected e.g. cs.CL)")
+    profile = InterestProfile(
+        description=text,
+        keywords=_terms(keywords, what="keyword", problems=problems),
+        exclude=_terms(exclude, what="excluded term", problems=problems),
+        categories=cats,
+        category_mode=mode,
+        authors=tuple(clean_name(a) for a in _terms(authors, what="author", problems=problems)),
+        seed_papers=_paper_ids(seed_papers, problems=problems),
+        disliked_papers=_paper_ids(disliked_papers, problems=problems),
+    )
+    signals = (profile.description, profile.keywords, profile.categories, profile.authors)
+    if not any(signals) and not profile.seed_papers:
+        problems.append(
+            "the profile is empty: give a description, keywords, categories, authors or seed papers"
+        )
+    if problems:
+        raise ProfileError("; ".join(problems))
+    return profile
+
+
+def _paper_ids(values: Iterable[str], *, problems: list[str]) -> tuple[str, ...]:
+    ids = []
+    for value in values:
+        if not value.strip():
+            continue
+        try:
+            ids.append(split_arxiv_id(value)[0])
+        except InvalidArxivId:
+            problems.append(f"not an arXiv id: {value.strip()[:40]!r}")
+    unique = tuple(dict.fromkeys(ids))
+    if len(unique) > MAX_SEEDS:
+        problems.append(f"too many papers: {len(unique)} (at most {MAX_SEEDS})")
+    return unique

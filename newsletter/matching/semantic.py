@@ -1,0 +1,102 @@
+"""Sentence-embedding similarity behind a small protocol; paper vectors are cached. Pure:
+the model and the cache's storage are passed in."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from typing import Protocol
+
+import numpy as np
+from numpy.typing import NDArray
+
+from newsletter.domain import InterestProfile, Paper
+
+Vectors = NDArray[np.float32]
+
+
+class Embedder(Protocol):
+    """Turns texts into L2-normalised vectors (rows); `name` identifies model and version."""
+
+    name: str
+
+    def embed(self, texts: Sequence[str]) -> Vectors: ...
+
+
+class EmbeddingCache(Protocol):
+    def get_many(self, model: str, keys: Sequence[str]) -> dict[str, Vectors]: ...
+
+    def put_many(self, model: str, vectors: dict[str, Vectors]) -> None: ...
+
+
+class MemoryEmbeddingCache:
+    """For one process (the `rank` command, tests); the service keeps vectors in the DB."""
+
+    def __init__(self) -> None:
+        self._store: dict[tuple[str, str], Vectors] = {}
+
+    def get_many(self, model: str, keys: Sequence[str]) -> dict[str, Vectors]:
+        return {key: self._store[model, key] for key in keys if (model, key) in self._store}
+
+    def put_many(self, model: str, vectors: dict[str, Vectors]) -> None:
+        for key, vector in vectors.items():
+            self._store[model, key] = vector
+
+
+def paper_text(paper: Paper) -> str:
+    return f"{paper.title}. {paper.abstract}"
+
+
+def cache_key(paper: Paper) -> str:
+    """Changes when the text does, so a new version's abstract is embedded again."""
+    digest = hashlib.sha256(paper_text(paper).encode()).hexdigest()[:16]
+    return f"{paper.id}:{digest}"
+
+
+def paper_vectors(papers: Sequence[Paper], *, embedder: Embedder, cache: EmbeddingCache) -> Vectors:
+    """One row per paper, computed once per paper text and model, then read from `cache`."""
+    keys = [cache_key(p) for p in papers]
+    known = cache.get_many(embedder.name, keys)
+    missing = [i for i, key in enumerate(keys) if key not in known]
+    if missing:
+        fresh = embedder.embed([paper_text(papers[i]) for i in missing])
+        new = {keys[i]: fresh[row] for row, i in enumerate(missing)}
+        cache.put_many(embedder.name, new)
+        known.update(new)
+    if not keys:
+        return np.zeros((0, 0), np.float32)
+    return np.vstack([known[key] for key in keys]).astype(np.float32)
+
+
+def profile_text(profile: InterestProfile) -> str:
+    """What the profile's own words say, as one text."""
+    parts = [profile.description] if profile.description else []
+    if profile.keywords:
+        parts.append("; ".join(profile.keywords))
+    return ". ".join(parts)
+
+
+def profile_facets(profile: InterestProfile) -> list[str]:
+    """The texts a profile is embedded as: all of it, the description, each keyword.
+
+    Similarity to a paper is the mean over facets, so one broad keyword cannot dominate
+    and a short keyword list is not drowned by a long description; on the development set
+    this beat embedding the joined text alone (benchmarks/ranking.py).
+    """
+    whole = profile_text(profile)
+    return list(dict.fromkeys(t for t in (whole, profile.description, *profile.keywords) if t))
+
+
+def profile_vectors(facets: list[list[str]], embedder: Embedder) -> Vectors:
+    """One row per profile: the mean of its facet vectors (its dot product with a paper
+    is the mean facet similarity). Profiles without text get a zero row."""
+    flat = [text for texts in facets for text in texts]
+    vectors = embedder.embed(flat) if flat else np.zeros((0, 0), np.float32)
+    width = vectors.shape[1] if flat else 0
+    rows = np.zeros((len(facets), width), np.float32)
+    start = 0
+    for row, texts in enumerate(facets):
+        if texts:
+            rows[row] = vectors[start : start + len(texts)].mean(axis=0)
+        start += len(texts)
+    return rows
