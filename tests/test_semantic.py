@@ -154,3 +154,15 @@ def test_without_the_extra_ranking_is_lexical_and_says_so_once() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert result.stderr.count("semantic matching is off") == 1
+
+
+def test_profile_facets_are_embedded_once(listing: list[Paper], embedder: Embedder) -> None:
+    counting = CountingEmbedder(embedder)
+    ranker = Ranker(listing[:5], embedder=counting, cache=MemoryEmbeddingCache())
+    profile = build_profile(description="agents", keywords=["planning", "tool use"])
+    ranker.rank(profile)
+    after_first = counting.texts
+    ranker.rank(profile)
+    ranker.rank(build_profile(description="agents", keywords=["planning"]))
+    assert after_first == 5 + 4  # papers, then the whole text, description and 2 keywords
+    assert counting.texts == after_first + 1  # only the new whole text "agents. planning"

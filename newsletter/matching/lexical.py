@@ -3,7 +3,6 @@ are scored against the day's papers in one product. Pure."""
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -13,11 +12,12 @@ import scipy.sparse as sp
 from numpy.typing import NDArray
 
 from newsletter.domain import InterestProfile, Paper
-from newsletter.matching.text import content_stems, ngram_counts, phrase_key
+from newsletter.matching.text import content_stems, phrase_key
 
 # Robertson's usual constants; the title counts as 2.5 abstract words (BM25F field weight).
 K1 = 1.2
 B = 0.75
+FIELDS = ("title", "abstract")
 FIELD_WEIGHTS = {"title": 2.5, "abstract": 1.0}
 # Query term weights: words the person chose as keywords count more than description words.
 DESCRIPTION_WEIGHT = 1.0
@@ -25,7 +25,6 @@ KEYWORD_WEIGHT = 1.5
 PHRASE_WEIGHT = 2.0
 EXAMPLE_WEIGHT = 0.5  # each distinctive word of a paper the person liked
 EXAMPLE_TERMS = 10
-PHRASE_SIZES = frozenset({2, 3, 4})
 
 
 def query_terms(profile: InterestProfile, *, example_terms: Iterable[str] = ()) -> dict[str, float]:
@@ -49,53 +48,68 @@ def query_terms(profile: InterestProfile, *, example_terms: Iterable[str] = ()) 
     return weights
 
 
+def _saturate(tf: NDArray[np.float64], idf: float) -> NDArray[np.float64]:
+    return np.asarray(idf * tf * (K1 + 1) / (tf + K1))
+
+
+def _idf(df: NDArray[np.float64] | float, n: int) -> NDArray[np.float64]:
+    return np.asarray(np.log1p((n - np.asarray(df) + 0.5) / (np.asarray(df) + 0.5)))
+
+
 @dataclass
 class LexicalIndex:
-    """BM25F weights of the day's papers; features are stems and, on demand, phrases."""
+    """BM25F weights of the day's papers. Every stem is a feature from the start; a phrase
+    becomes one when a profile first asks for it, found through positional postings."""
 
     papers: Sequence[Paper]
-    _fields: list[dict[str, list[str]]] = field(init=False)
-    _avg_len: dict[str, float] = field(init=False)
     _rows: dict[str, int] = field(default_factory=dict, init=False)
     _idf: dict[str, float] = field(default_factory=dict, init=False)
-    _row_weights: list[NDArray[np.float32]] = field(default_factory=list, init=False)
+    _absent: set[str] = field(default_factory=set, init=False)
+    _positions: list[dict[str, dict[str, list[int]]]] = field(init=False)
+    _holders: dict[str, set[int]] = field(init=False)
+    _norms: dict[str, NDArray[np.float64]] = field(init=False)
+    _blocks: list[sp.csr_matrix] = field(default_factory=list, init=False)
     _matrix: sp.csr_matrix | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
-        self._fields = [
-            {"title": content_stems(p.title), "abstract": content_stems(p.abstract)}
-            for p in self.papers
-        ]
-        count = max(len(self.papers), 1)
-        self._avg_len = {
-            name: max(sum(len(f[name]) for f in self._fields) / count, 1.0)
-            for name in FIELD_WEIGHTS
+        self._positions = []
+        self._holders = {}
+        lengths = {name: np.zeros(len(self.papers)) for name in FIELDS}
+        for index, paper in enumerate(self.papers):
+            per_field: dict[str, dict[str, list[int]]] = {}
+            for name, text in zip(FIELDS, (paper.title, paper.abstract), strict=True):
+                stems = content_stems(text)
+                lengths[name][index] = len(stems)
+                where: dict[str, list[int]] = {}
+                for position, stem in enumerate(stems):
+                    where.setdefault(stem, []).append(position)
+                    self._holders.setdefault(stem, set()).add(index)
+                per_field[name] = where
+            self._positions.append(per_field)
+        self._norms = {
+            name: 1 - B + B * lengths[name] / max(float(lengths[name].mean()), 1.0)
+            if len(self.papers)
+            else lengths[name]
+            for name in FIELDS
         }
-        # Every stem of every paper now; phrases are added when a profile asks for one.
-        stems = sorted({s for f in self._fields for words in f.values() for s in words})
-        self._add_features(stems)
+        self._add_features(sorted(self._holders))
 
     def row(self, feature: str) -> int | None:
         """The matrix row of `feature`, or None when no paper contains it."""
-        if feature not in self._rows and " " in feature:
+        if feature not in self._rows and " " in feature and feature not in self._absent:
             self._add_features([feature])
+            if feature not in self._rows:
+                self._absent.add(feature)  # no paper has it: do not look again
         return self._rows.get(feature)
-
-    def distinctive_terms(self, paper: Paper, count: int = EXAMPLE_TERMS) -> list[str]:
-        """The stems that best characterise `paper` among the day's papers (tf x idf)."""
-        counts = Counter(content_stems(paper.title) + content_stems(paper.abstract))
-        scored = [(n * self._idf[s], s) for s, n in counts.items() if s in self._idf]
-        scored.sort(key=lambda item: (-item[0], item[1]))
-        return [stem for _, stem in scored[:count]]
 
     @property
     def matrix(self) -> sp.csr_matrix:
         """Features x papers, BM25F weight of each feature in each paper."""
-        if self._matrix is None or self._matrix.shape[0] != len(self._row_weights):
-            self._matrix = (
-                sp.csr_matrix(np.vstack(self._row_weights))
-                if self._row_weights
-                else (sp.csr_matrix((0, len(self.papers)), dtype=np.float32))
+        if self._matrix is None or self._matrix.shape[0] != len(self._rows):
+            self._matrix = sp.csr_matrix(
+                sp.vstack(self._blocks, format="csr")
+                if self._blocks
+                else sp.csr_matrix((0, len(self.papers)), dtype=np.float32)
             )
         return self._matrix
 
@@ -111,41 +125,66 @@ class LexicalIndex:
                     cols.append(row)
                     data.append(weight)
             indptr.append(len(cols))
-        shape = (len(indptr) - 1, len(self._row_weights))
+        shape = (len(indptr) - 1, len(self._rows))
         return sp.csr_matrix((np.asarray(data, np.float32), cols, indptr), shape=shape)
 
     def scores(self, queries: sp.csr_matrix) -> NDArray[np.float32]:
         """Profiles x papers raw BM25F scores (a dense block: callers bound its rows)."""
         return np.asarray((queries @ self.matrix).toarray(), dtype=np.float32)
 
+    def distinctive_terms(self, paper: Paper, count: int = EXAMPLE_TERMS) -> list[str]:
+        """The stems that best characterise `paper` among the day's papers (tf x idf)."""
+        counts = Counter(content_stems(paper.title) + content_stems(paper.abstract))
+        scored = [(n * self._idf[s], s) for s, n in counts.items() if s in self._idf]
+        scored.sort(key=lambda item: (-item[0], item[1]))
+        return [stem for _, stem in scored[:count]]
+
     def _add_features(self, features: Sequence[str]) -> None:
-        for feature in features:
-            weights = self._feature_weights(feature)
-            if weights is not None:
-                self._rows[feature] = len(self._row_weights)
-                self._row_weights.append(weights)
-
-    def _feature_weights(self, feature: str) -> NDArray[np.float32] | None:
-        size = feature.count(" ") + 1
+        """Append one sparse block of rows for the features some paper contains."""
+        data: list[float] = []
+        cols: list[int] = []
+        indptr = [0]
         n = len(self.papers)
-        tf = np.zeros(n, np.float32)
-        for index, fields in enumerate(self._fields):
-            pseudo = 0.0
-            for name, words in fields.items():
-                count = _count(words, feature, size)
-                if count:
-                    norm = 1 - B + B * len(words) / self._avg_len[name]
-                    pseudo += FIELD_WEIGHTS[name] * count / norm
-            tf[index] = pseudo
-        df = int(np.count_nonzero(tf))
-        if df == 0:
-            return None
-        idf = math.log(1 + (n - df + 0.5) / (df + 0.5))
-        self._idf[feature] = idf
-        return np.asarray(idf * tf * (K1 + 1) / (tf + K1), np.float32)
+        for feature in features:
+            counts = self._counts(feature.split(" "))
+            if not counts:
+                continue
+            papers = np.fromiter(counts, dtype=np.int64, count=len(counts))
+            tf = np.zeros(len(papers))
+            for name in FIELDS:
+                raw = np.array([counts[p][name] for p in papers], dtype=np.float64)
+                tf += FIELD_WEIGHTS[name] * raw / self._norms[name][papers]
+            idf = float(_idf(len(papers), n))
+            self._idf[feature] = idf
+            order = np.argsort(papers)
+            cols.extend(papers[order].tolist())
+            data.extend(_saturate(tf[order], idf).tolist())
+            indptr.append(len(cols))
+            self._rows[feature] = len(self._rows)
+        if len(indptr) > 1:
+            block = sp.csr_matrix(
+                (np.asarray(data, np.float32), cols, indptr), shape=(len(indptr) - 1, n)
+            )
+            self._blocks.append(block)
+            self._matrix = None
+
+    def _counts(self, stems: list[str]) -> dict[int, dict[str, int]]:
+        """Per paper holding the stem sequence: its occurrences in each field."""
+        holders = [self._holders.get(stem) for stem in stems]
+        if any(h is None for h in holders):
+            return {}
+        candidates = set.intersection(*holders)  # type: ignore[arg-type]
+        found: dict[int, dict[str, int]] = {}
+        for index in candidates:
+            per_field = {name: _occurrences(self._positions[index][name], stems) for name in FIELDS}
+            if any(per_field.values()):
+                found[index] = per_field
+        return found
 
 
-def _count(words: list[str], feature: str, size: int) -> int:
-    if size == 1:
-        return words.count(feature)
-    return ngram_counts(words, frozenset({size})).get(feature, 0)
+def _occurrences(positions: dict[str, list[int]], stems: list[str]) -> int:
+    starts = positions.get(stems[0], [])
+    if len(stems) == 1:
+        return len(starts)
+    following = [set(positions.get(stem, ())) for stem in stems[1:]]
+    return sum(all(p + k + 1 in later for k, later in enumerate(following)) for p in starts)

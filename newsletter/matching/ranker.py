@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import unicodedata
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
 from typing import TypeVar
@@ -14,7 +14,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from newsletter.domain import CategoryMode, InterestProfile, Paper
-from newsletter.matching.exclusions import contains_term, paper_text
+from newsletter.matching.exclusions import contains_term, occurrences, paper_text
 from newsletter.matching.explain import Explanation, Highlight, explain
 from newsletter.matching.lexical import LexicalIndex, query_terms
 from newsletter.matching.semantic import (
@@ -79,16 +79,25 @@ class Ranker:
     _lexical: LexicalIndex = field(init=False)
     _vectors: Vectors | None = field(init=False)
     _tie_rank: NDArray[np.int64] = field(init=False)
-    _texts: list[str] = field(init=False)
+    _lowered: list[str] = field(init=False)
     _masks: dict[tuple[str, str], Mask] = field(default_factory=dict, init=False)
 
     def __post_init__(self) -> None:
         self.papers = list(self.papers)
         self._lexical = LexicalIndex(self.papers)
-        self._texts = [paper_text(p) for p in self.papers]
+        # Lower-cased apart, then joined: lower() can change a text's length.
+        self._lowered = [paper_text(p).lower() for p in self.papers]
+        self._corpus = "\n".join(self._lowered)
+        self._starts = np.cumsum([0] + [len(t) + 1 for t in self._lowered[:-1]])
         ids = np.array([p.id for p in self.papers], dtype=object)
         self._tie_rank = np.argsort(np.argsort(ids, kind="stable"), kind="stable")
         self._by_id = {p.id: p for p in [*self.known_papers, *self.papers]}
+        self._holders: dict[str, dict[str, list[int]]] = {"category": {}, "author": {}}
+        for index, paper in enumerate(self.papers):
+            for category in dict.fromkeys(paper.categories):
+                self._holders["category"].setdefault(category, []).append(index)
+            for name in dict.fromkeys(map(normalise_name, paper.authors)):
+                self._holders["author"].setdefault(name, []).append(index)
         self._vectors = None
         if self.embedder is not None and self.papers:
             self._vectors = paper_vectors(self.papers, embedder=self.embedder, cache=self.cache)
@@ -162,7 +171,8 @@ class Ranker:
     def _similarity(self, profiles: list[InterestProfile]) -> NDArray[np.float32]:
         assert self._vectors is not None
         assert self.embedder is not None
-        vectors = profile_vectors([profile_facets(p) for p in profiles], self.embedder)
+        facets = [profile_facets(p) for p in profiles]
+        vectors = profile_vectors(facets, embedder=self.embedder, cache=self.cache)
         if vectors.size:
             sims = np.asarray(vectors @ self._vectors.T, np.float32)
         else:
@@ -193,18 +203,28 @@ class Ranker:
         """Which papers have `value` (a category, an author, an excluded term); cached."""
         key = (kind, value)
         if key not in self._masks:
-            test: Callable[[int], bool]
-            if kind == "category":
-                test = lambda i: value in self.papers[i].categories  # noqa: E731
-            elif kind == "author":
-                wanted = normalise_name(value)
-                test = lambda i: wanted in map(normalise_name, self.papers[i].authors)  # noqa: E731
+            if kind == "exclude":
+                self._masks[key] = self._containing(value)
             else:
-                test = lambda i: contains_term(self._texts[i], value)  # noqa: E731
-            self._masks[key] = np.fromiter(
-                (test(i) for i in range(len(self.papers))), dtype=bool, count=len(self.papers)
-            )
+                holders = self._holders[kind].get(
+                    normalise_name(value) if kind == "author" else value, []
+                )
+                mask = np.zeros(len(self.papers), dtype=bool)
+                mask[holders] = True
+                self._masks[key] = mask
         return self._masks[key]
+
+    def _containing(self, term: str) -> Mask:
+        """Papers containing an excluded term: one regex scan over all the day's text."""
+        found = np.zeros(len(self.papers), dtype=bool)
+        for match in occurrences(self._corpus, term):
+            index = int(np.searchsorted(self._starts, match.start(), side="right")) - 1
+            if match.end() <= self._starts[index] + len(self._lowered[index]):
+                found[index] = True
+            else:  # a multi-word match across two papers' text: decide each on its own
+                for i in (index, index + 1):
+                    found[i] = found[i] or contains_term(self._lowered[i], term)
+        return found
 
     def _select(self, scores: NDArray[np.float32], allowed: Mask, limit: int) -> list[int]:
         candidates = np.flatnonzero(allowed)

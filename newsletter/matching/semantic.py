@@ -53,19 +53,28 @@ def cache_key(paper: Paper) -> str:
     return f"{paper.id}:{digest}"
 
 
-def paper_vectors(papers: Sequence[Paper], *, embedder: Embedder, cache: EmbeddingCache) -> Vectors:
-    """One row per paper, computed once per paper text and model, then read from `cache`."""
-    keys = [cache_key(p) for p in papers]
-    known = cache.get_many(embedder.name, keys)
-    missing = [i for i, key in enumerate(keys) if key not in known]
+def cached_vectors(
+    keys: Sequence[str], texts: Sequence[str], *, embedder: Embedder, cache: EmbeddingCache
+) -> Vectors:
+    """One row per text; only texts whose key the cache lacks go through the embedder."""
+    known = cache.get_many(embedder.name, list(dict.fromkeys(keys)))
+    missing = {key: text for key, text in zip(keys, texts, strict=True) if key not in known}
     if missing:
-        fresh = embedder.embed([paper_text(papers[i]) for i in missing])
-        new = {keys[i]: fresh[row] for row, i in enumerate(missing)}
+        fresh = embedder.embed(list(missing.values()))
+        new = {key: fresh[row] for row, key in enumerate(missing)}
         cache.put_many(embedder.name, new)
         known.update(new)
     if not keys:
         return np.zeros((0, 0), np.float32)
     return np.vstack([known[key] for key in keys]).astype(np.float32)
+
+
+def paper_vectors(papers: Sequence[Paper], *, embedder: Embedder, cache: EmbeddingCache) -> Vectors:
+    """One row per paper, computed once per paper text and model, then read from `cache`."""
+    return cached_vectors(
+        [cache_key(p) for p in papers], [paper_text(p) for p in papers],
+        embedder=embedder, cache=cache,
+    )  # fmt: skip
 
 
 def profile_text(profile: InterestProfile) -> str:
@@ -87,13 +96,18 @@ def profile_facets(profile: InterestProfile) -> list[str]:
     return list(dict.fromkeys(t for t in (whole, profile.description, *profile.keywords) if t))
 
 
-def profile_vectors(facets: list[list[str]], embedder: Embedder) -> Vectors:
-    """One row per profile: the mean of its facet vectors (its dot product with a paper
-    is the mean facet similarity). Profiles without text get a zero row."""
+def profile_vectors(
+    facets: list[list[str]], *, embedder: Embedder, cache: EmbeddingCache
+) -> Vectors:
+    """One row per profile: the mean of its facet vectors (its dot product with a paper is
+    the mean facet similarity). Facet vectors are cached by text, so a profile is embedded
+    again only when its words change. Profiles without text get a zero row."""
     flat = [text for texts in facets for text in texts]
-    vectors = embedder.embed(flat) if flat else np.zeros((0, 0), np.float32)
-    width = vectors.shape[1] if flat else 0
-    rows = np.zeros((len(facets), width), np.float32)
+    if not flat:
+        return np.zeros((len(facets), 0), np.float32)
+    keys = ["text:" + hashlib.sha256(text.encode()).hexdigest()[:24] for text in flat]
+    vectors = cached_vectors(keys, flat, embedder=embedder, cache=cache)
+    rows = np.zeros((len(facets), vectors.shape[1]), np.float32)
     start = 0
     for row, texts in enumerate(facets):
         if texts:

@@ -53,13 +53,3 @@ def content_stems(text: str) -> list[str]:
 
 def phrase_key(stems: list[str] | tuple[str, ...]) -> str:
     return " ".join(stems)
-
-
-def ngram_counts(stems: list[str], sizes: frozenset[int]) -> dict[str, int]:
-    """Counts of the consecutive content-stem sequences of the given lengths (phrases)."""
-    counts: dict[str, int] = {}
-    for size in sizes:
-        for start in range(len(stems) - size + 1):
-            key = phrase_key(stems[start : start + size])
-            counts[key] = counts.get(key, 0) + 1
-    return counts
