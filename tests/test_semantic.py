@@ -158,7 +158,8 @@ def test_without_the_extra_ranking_is_lexical_and_says_so_once() -> None:
 
 def test_profile_facets_are_embedded_once(listing: list[Paper], embedder: Embedder) -> None:
     counting = CountingEmbedder(embedder)
-    ranker = Ranker(listing[:5], embedder=counting, cache=MemoryEmbeddingCache())
+    cache = MemoryEmbeddingCache()
+    ranker = Ranker(listing[:5], embedder=counting, cache=cache, profile_cache=cache)
     profile = build_profile(description="agents", keywords=["planning", "tool use"])
     ranker.rank(profile)
     after_first = counting.texts

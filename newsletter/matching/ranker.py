@@ -69,11 +69,15 @@ class Ranker:
     """Ranks `papers` (the day's) for any number of profiles.
 
     `known_papers` lets seed and disliked ids outside the day's papers be used as examples.
+    Paper vectors go through `cache`; profile vectors through `profile_cache` when one is
+    given (the database in the service: profiles change rarely), else they are embedded per
+    call and not kept, so memory never grows with the number of subscribers.
     """
 
     papers: Sequence[Paper]
     embedder: Embedder | None = None
     cache: EmbeddingCache = field(default_factory=MemoryEmbeddingCache)
+    profile_cache: EmbeddingCache | None = None
     weights: Weights = field(default_factory=Weights)
     known_papers: Sequence[Paper] = ()
     _lexical: LexicalIndex = field(init=False)
@@ -101,10 +105,6 @@ class Ranker:
         self._vectors = None
         if self.embedder is not None and self.papers:
             self._vectors = paper_vectors(self.papers, embedder=self.embedder, cache=self.cache)
-
-    @property
-    def semantic(self) -> bool:
-        return self._vectors is not None
 
     def rank(self, profile: InterestProfile, *, limit: int = 10) -> list[Match]:
         ((_, matches),) = self.rank_many([(None, profile)], limit=limit)
@@ -172,7 +172,7 @@ class Ranker:
         assert self._vectors is not None
         assert self.embedder is not None
         facets = [profile_facets(p) for p in profiles]
-        vectors = profile_vectors(facets, embedder=self.embedder, cache=self.cache)
+        vectors = profile_vectors(facets, embedder=self.embedder, cache=self.profile_cache)
         if vectors.size:
             sims = np.asarray(vectors @ self._vectors.T, np.float32)
         else:
@@ -228,9 +228,20 @@ class Ranker:
 
     def _select(self, scores: NDArray[np.float32], allowed: Mask, limit: int) -> list[int]:
         candidates = np.flatnonzero(allowed)
+        if len(candidates) > limit:
+            # Keep the best `limit` and everything tied with the last of them, then sort.
+            kth = np.partition(-scores[candidates], limit - 1)[limit - 1]
+            candidates = candidates[-scores[candidates] <= kth]
         # Best score first; equal scores in paper-id order, so ranking is deterministic.
         order = np.lexsort((self._tie_rank[candidates], -scores[candidates]))
         return [int(i) for i in candidates[order[:limit]]]
+
+    def _closest_liked(self, profile: InterestProfile, index: int) -> Paper | None:
+        liked = [self._by_id[i] for i in profile.seed_papers if i in self._by_id]
+        vectors = self._example_vectors(profile.seed_papers)
+        if vectors is None or self._vectors is None:
+            return None
+        return liked[int(np.argmax(vectors @ self._vectors[index]))]
 
     def _match(
         self,
@@ -244,13 +255,12 @@ class Ranker:
         paper = self.papers[index]
         explanation = Explanation(why=(), highlights=())
         if explain_it:
-            liked = [self._by_id[i] for i in profile.seed_papers if i in self._by_id]
             explanation = explain(
                 paper,
                 features=features,
                 similarity=similarity,
                 interest=profile.description or "; ".join(profile.keywords),
-                liked=liked[0] if liked and similarity is not None else None,
+                liked=self._closest_liked(profile, index) if similarity is not None else None,
                 categories=[c for c in profile.categories if c in paper.categories],
                 authors=_followed(paper.authors, profile.authors),
             )

@@ -97,7 +97,7 @@ def profile_facets(profile: InterestProfile) -> list[str]:
 
 
 def profile_vectors(
-    facets: list[list[str]], *, embedder: Embedder, cache: EmbeddingCache
+    facets: list[list[str]], *, embedder: Embedder, cache: EmbeddingCache | None
 ) -> Vectors:
     """One row per profile: the mean of its facet vectors (its dot product with a paper is
     the mean facet similarity). Facet vectors are cached by text, so a profile is embedded
@@ -105,8 +105,11 @@ def profile_vectors(
     flat = [text for texts in facets for text in texts]
     if not flat:
         return np.zeros((len(facets), 0), np.float32)
-    keys = ["text:" + hashlib.sha256(text.encode()).hexdigest()[:24] for text in flat]
-    vectors = cached_vectors(keys, flat, embedder=embedder, cache=cache)
+    if cache is None:
+        vectors = embedder.embed(flat)
+    else:
+        keys = ["text:" + hashlib.sha256(text.encode()).hexdigest()[:24] for text in flat]
+        vectors = cached_vectors(keys, flat, embedder=embedder, cache=cache)
     rows = np.zeros((len(facets), vectors.shape[1]), np.float32)
     start = 0
     for row, texts in enumerate(facets):

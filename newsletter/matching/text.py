@@ -47,8 +47,10 @@ def tokens(text: str) -> list[Token]:
 
 
 def content_stems(text: str) -> list[str]:
-    """Stems of the words that carry meaning, in order."""
-    return [token.stem for token in tokens(text) if not token.stop]
+    """Stems of the words that carry meaning, in order (`tokens` without the spans: this
+    runs for every profile of every digest)."""
+    words = (match.group().casefold() for match in _WORD.finditer(text))
+    return [stem(word) for word in words if word not in STOP_WORDS]
 
 
 def phrase_key(stems: list[str] | tuple[str, ...]) -> str:
