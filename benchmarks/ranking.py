@@ -8,7 +8,7 @@ Systems, each ranking all 205 papers for each of the 12 interests:
 - semantic: the service's ranker with the embedding similarity alone as text relevance;
 - hybrid: the service's ranker as it runs (both, fused).
 
-    .venv/bin/python benchmarks/ranking.py [--per-interest]
+    .venv/bin/python benchmarks/ranking.py [--per-interest] [--model NAME_OR_PATH]
 """
 
 from __future__ import annotations
@@ -108,10 +108,13 @@ def ranker_system(ranker: Ranker) -> Ranking:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--per-interest", action="store_true")
+    parser.add_argument(
+        "--model", default="all-MiniLM-L6-v2", help="sentence-transformers model name or path"
+    )
     args = parser.parse_args()
     papers = load_pool()
     interests = load_interests()
-    embedder = SentenceTransformerEmbedder("all-MiniLM-L6-v2")
+    embedder = SentenceTransformerEmbedder(args.model)
     cache = MemoryEmbeddingCache()
     open_weights = replace(Weights(), min_score=NO_THRESHOLD)  # rank everything, keep rules
     systems: dict[str, Ranking] = {
