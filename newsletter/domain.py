@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
@@ -65,9 +64,6 @@ class Paper:
     doi: str | None = None
     journal_ref: str | None = None
     hf: HuggingFaceExtras | None = None
-
-    def replace(self, **changes: object) -> Paper:
-        return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True, slots=True)

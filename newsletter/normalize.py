@@ -85,7 +85,3 @@ def abs_url(arxiv_id: str) -> str:
 
 def pdf_url(arxiv_id: str) -> str:
     return f"https://arxiv.org/pdf/{arxiv_id}"
-
-
-def is_arxiv_id(paper_id: str) -> bool:
-    return not paper_id.startswith("local:")
