@@ -44,6 +44,7 @@ from __future__ import annotations
 import argparse
 import bisect
 import cProfile
+import dataclasses
 import hashlib
 import json
 import pstats
@@ -213,7 +214,8 @@ def bench_papers(count: int = PAPERS, *, seed: int = 0) -> list[Paper]:
             abstract = " ".join(words)
         seen.add(abstract)
         papers.append(
-            source.replace(
+            dataclasses.replace(
+                source,
                 id=f"bench.{n + 1:05d}",
                 abstract=abstract,
                 categories=categories,

@@ -30,6 +30,7 @@ def test_clean_profile() -> None:
     [
         ({}, "the profile is empty"),
         ({"exclude": ["survey"]}, "the profile is empty"),
+        ({"authors": ["\\foo", "{}"]}, "the profile is empty"),
         ({"description": "x" * (MAX_DESCRIPTION + 1)}, "longer than 2000 characters"),
         ({"keywords": [f"k{i}" for i in range(MAX_TERMS + 1)]}, "too many keywords: 51"),
         ({"keywords": ["a" * 101]}, "longer than 100 characters"),

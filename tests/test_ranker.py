@@ -52,6 +52,9 @@ def ids(matches: list[Match]) -> list[str]:
         ("Tokenizing text", "tokenize", True),
         ("The agent's memory", "agent", True),
         ("agentic workflows", "agent", False),
+        # A mid-word candidate ("backend to end") must not hide the real one after it.
+        ("We attach a backend to end-to-end speech recognition.", "end to end", True),
+        ("C++ ß", "+ ß", True),
         ("three agents", "agentic", False),
         ("management", "agent", False),
     ],
@@ -206,3 +209,37 @@ def test_seed_paper_pulls_similar_papers(listing: list[Paper]) -> None:
 
 def test_empty_day_ranks_nothing() -> None:
     assert Ranker([]).rank(build_profile(description="anything")) == []
+
+
+def test_exclusion_is_found_after_a_match_spanning_two_papers() -> None:
+    first = paper("2501.00001", "Speech recognition", "We connect the frontend to")
+    second = paper("2501.00002", "End to end speech recognition")
+    profile = build_profile(keywords=["speech recognition"], exclude=["end to end"])
+    assert ids(Ranker([first, second], weights=OPEN).rank(profile)) == ["2501.00001"]
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {"seed_papers": ["2501.09999"]},  # not among the papers
+        {"keywords": ["+++"]},
+        {"description": "the of and"},
+    ],
+)
+def test_words_that_cannot_match_do_not_hide_categories(extra: dict[str, object]) -> None:
+    papers = [paper("2501.00001", "Graph learning", categories=("cs.AI",))]
+    profile = build_profile(categories=["cs.AI"], **extra)  # type: ignore[arg-type]
+    assert ids(Ranker(papers).rank(profile)) == ["2501.00001"]
+
+
+def test_term_masks_are_bounded(monkeypatch: pytest.MonkeyPatch, listing: list[Paper]) -> None:
+    monkeypatch.setattr("newsletter.matching.ranker.MAX_CACHED_MASKS", 10)
+    ranker = Ranker(listing)
+    profiles = [
+        (n, build_profile(description="agents", exclude=[f"term{n}"], authors=[f"Person {n}"]))
+        for n in range(50)
+    ]
+    results = list(ranker.rank_many(profiles, chunk_size=7))
+    assert len(results) == 50
+    assert len(ranker._masks) <= 10
+    assert results[0][1] == ranker.rank(profiles[0][1])

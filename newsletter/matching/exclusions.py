@@ -36,10 +36,17 @@ def pattern_for(term: str) -> re.Pattern[str]:
 
 def occurrences(lowered: str, term: str) -> Iterator[re.Match[str]]:
     """Whole-word matches of `term` in `lowered` (text already passed through .lower())."""
-    for match in pattern_for(term).finditer(lowered):
+    pattern = pattern_for(term)
+    position = 0
+    while (match := pattern.search(lowered, position)) is not None:
         start = match.start()
         if start == 0 or not lowered[start - 1].isalnum():
             yield match
+            position = match.end()
+        else:
+            # Mid-word: look again from the next character, or a real match that overlaps
+            # this one ("backend to end-to-end" for "end to end") would be skipped.
+            position = start + 1
 
 
 def contains_term(text: str, term: str) -> bool:

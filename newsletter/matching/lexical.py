@@ -25,6 +25,7 @@ KEYWORD_WEIGHT = 1.5
 PHRASE_WEIGHT = 2.0
 EXAMPLE_WEIGHT = 0.5  # each distinctive word of a paper the person liked
 EXAMPLE_TERMS = 10
+MAX_REMEMBERED_MISSES = 100_000
 
 
 def query_terms(profile: InterestProfile, *, example_terms: Iterable[str] = ()) -> dict[str, float]:
@@ -99,6 +100,8 @@ class LexicalIndex:
         if feature not in self._rows and " " in feature and feature not in self._absent:
             self._add_features([feature])
             if feature not in self._rows:
+                if len(self._absent) >= MAX_REMEMBERED_MISSES:
+                    self._absent.clear()
                 self._absent.add(feature)  # no paper has it: do not look again
         return self._rows.get(feature)
 

@@ -67,7 +67,11 @@ def build_profile(
         exclude=_terms(exclude, what="excluded term", problems=problems),
         categories=cats,
         category_mode=mode,
-        authors=tuple(clean_name(a) for a in _terms(authors, what="author", problems=problems)),
+        authors=tuple(
+            name
+            for name in map(clean_name, _terms(authors, what="author", problems=problems))
+            if name  # TeX markup alone cleans to nothing
+        ),
         seed_papers=_paper_ids(seed_papers, problems=problems),
         disliked_papers=_paper_ids(disliked_papers, problems=problems),
     )

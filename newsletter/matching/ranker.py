@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import unicodedata
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
@@ -29,6 +30,7 @@ from newsletter.matching.semantic import (
 
 log = logging.getLogger(__name__)
 Key = TypeVar("Key")
+MAX_CACHED_MASKS = 20_000  # category/author/excluded-term masks kept (least recently used go)
 Mask = NDArray[np.bool_]
 
 
@@ -84,7 +86,7 @@ class Ranker:
     _vectors: Vectors | None = field(init=False)
     _tie_rank: NDArray[np.int64] = field(init=False)
     _lowered: list[str] = field(init=False)
-    _masks: dict[tuple[str, str], Mask] = field(default_factory=dict, init=False)
+    _masks: OrderedDict[tuple[str, str], Mask] = field(default_factory=OrderedDict, init=False)
 
     def __post_init__(self) -> None:
         self.papers = list(self.papers)
@@ -159,7 +161,11 @@ class Ranker:
         for row, profile in enumerate(profiles):
             in_category = self._any(profile.categories, "category")
             by_author = self._any(profile.authors, "author")
-            has_text = bool(profile.description or profile.keywords or profile.seed_papers)
+            # Words that can match, words to embed, or a liked paper that is known; a
+            # stop-word description or an unknown seed id alone must not hide categories.
+            has_text = bool(queries[row]) or (
+                similarity is not None and bool(profile_facets(profile))
+            )
             base = text[row] if has_text else 0.5 * in_category
             text[row] = base + w.category_boost * in_category + w.author_boost * by_author
             allowed[row] = ~self._any(profile.exclude, "exclude")
@@ -202,7 +208,11 @@ class Ranker:
     def _mask(self, kind: str, value: str) -> Mask:
         """Which papers have `value` (a category, an author, an excluded term); cached."""
         key = (kind, value)
-        if key not in self._masks:
+        if key in self._masks:
+            self._masks.move_to_end(key)
+        else:
+            if len(self._masks) >= MAX_CACHED_MASKS:
+                self._masks.popitem(last=False)  # bounded: subscribers' terms are countless
             if kind == "exclude":
                 self._masks[key] = self._containing(value)
             else:
