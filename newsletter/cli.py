@@ -21,7 +21,7 @@ from newsletter.config import Settings
 from newsletter.db import migrations
 from newsletter.db.engine import make_engine, session_factory
 from newsletter.db.papers import list_papers
-from newsletter.domain import CategoryMode
+from newsletter.domain import CategoryMode, paper_json
 from newsletter.embedding import load_embedder
 from newsletter.fetch import FetchOutcome, build_sources, http_client, ingest
 from newsletter.matching.profile import ProfileError, build_profile
@@ -159,21 +159,7 @@ def papers_list(
     with session_factory(engine)() as session:
         papers = list_papers(session, day=parse_day(day), limit=limit)
     if output is OutputFormat.JSON:
-        rows = [
-            {
-                "id": p.id,
-                "version": p.version,
-                "title": p.title,
-                "authors": list(p.authors),
-                "categories": list(p.categories),
-                "announce_type": p.announce_type,
-                "announced_on": p.announced_on.isoformat() if p.announced_on else None,
-                "abs_url": p.abs_url,
-                "sources": list(p.sources),
-                "hf_upvotes": p.hf.upvotes if p.hf else None,
-            }
-            for p in papers
-        ]
+        rows = [paper_json(p) for p in papers]
         sys.stdout.write(json.dumps(rows, ensure_ascii=False, indent=2) + "\n")
         return
     table = Table("id", "title", "categories", "type", "announced")

@@ -66,6 +66,24 @@ class Paper:
     hf: HuggingFaceExtras | None = None
 
 
+def paper_json(paper: Paper) -> dict[str, object]:
+    """A paper as the command line and the JSON API show it."""
+    return {
+        "id": paper.id,
+        "version": paper.version,
+        "title": paper.title,
+        "abstract": paper.abstract,
+        "authors": list(paper.authors),
+        "categories": list(paper.categories),
+        "announce_type": paper.announce_type,
+        "announced_on": paper.announced_on.isoformat() if paper.announced_on else None,
+        "abs_url": paper.abs_url,
+        "pdf_url": paper.pdf_url,
+        "sources": list(paper.sources),
+        "hf_upvotes": paper.hf.upvotes if paper.hf else None,
+    }
+
+
 @dataclass(frozen=True, slots=True)
 class SkippedItem:
     """An item a parser could not use, with the reason logged and reported."""

@@ -98,6 +98,8 @@ class Ranker:
         ids = np.array([p.id for p in self.papers], dtype=object)
         self._tie_rank = np.argsort(np.argsort(ids, kind="stable"), kind="stable")
         self._by_id = {p.id: p for p in [*self.known_papers, *self.papers]}
+        self._row = {p.id: index for index, p in enumerate(self.papers)}
+        self._examples: dict[str, Vectors] = {}
         self._holders: dict[str, dict[str, list[int]]] = {"category": {}, "author": {}}
         for index, paper in enumerate(self.papers):
             for category in dict.fromkeys(paper.categories):
@@ -194,10 +196,20 @@ class Ranker:
         return sims
 
     def _example_vectors(self, ids: tuple[str, ...]) -> Vectors | None:
-        examples = [self._by_id[i] for i in ids if i in self._by_id]
-        if not examples or self.embedder is None:
+        """Vectors of the known papers among `ids`: the day's from the index, others read
+        (or embedded) once and kept, since many profiles like the same few papers."""
+        known = [i for i in ids if i in self._by_id]
+        if not known or self.embedder is None or self._vectors is None:
             return None
-        return paper_vectors(examples, embedder=self.embedder, cache=self.cache)
+        fetch = [i for i in known if i not in self._row and i not in self._examples]
+        if fetch:
+            found = paper_vectors(
+                [self._by_id[i] for i in fetch], embedder=self.embedder, cache=self.cache
+            )
+            self._examples.update(zip(fetch, found, strict=True))
+        return np.vstack(
+            [self._vectors[self._row[i]] if i in self._row else self._examples[i] for i in known]
+        )
 
     def _any(self, values: tuple[str, ...], kind: str) -> Mask:
         result = np.zeros(len(self.papers), dtype=bool)

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from newsletter import __version__
 from newsletter.config import Settings
 from newsletter.db.papers import list_papers
+from newsletter.domain import paper_json
 
 TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates"
 
@@ -48,21 +49,6 @@ def create_app(settings: Settings, *, sessions: sessionmaker[Session]) -> FastAP
     ) -> list[dict[str, object]]:
         with sessions() as session:
             papers = list_papers(session, day=day, limit=limit)
-        return [
-            {
-                "id": p.id,
-                "version": p.version,
-                "title": p.title,
-                "abstract": p.abstract,
-                "authors": list(p.authors),
-                "categories": list(p.categories),
-                "announce_type": p.announce_type,
-                "announced_on": p.announced_on,
-                "abs_url": p.abs_url,
-                "pdf_url": p.pdf_url,
-                "sources": list(p.sources),
-            }
-            for p in papers
-        ]
+        return [paper_json(p) for p in papers]
 
     return app
