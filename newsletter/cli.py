@@ -3,24 +3,22 @@
 from __future__ import annotations
 
 import json
-import logging
 import sys
-from datetime import UTC, date, datetime
-from enum import StrEnum
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
-from pydantic import ValidationError
-from rich.console import Console
-from rich.logging import RichHandler
 from rich.progress import Progress
 from rich.table import Table
 
+from newsletter import cli_mail
+from newsletter.cli_common import OutputFormat, err, fail, load_settings, out, parse_day
 from newsletter.config import Settings
 from newsletter.db import migrations
 from newsletter.db.engine import make_engine, session_factory
 from newsletter.db.papers import list_papers
+from newsletter.delivery.sink import SINK_HOST, start_sink
 from newsletter.domain import CategoryMode, paper_json
 from newsletter.embedding import load_embedder
 from newsletter.fetch import FetchOutcome, build_sources, http_client, ingest
@@ -34,46 +32,7 @@ db_app = typer.Typer(no_args_is_help=True, help="Database migrations.")
 papers_app = typer.Typer(no_args_is_help=True, help="Papers in the database.")
 app.add_typer(db_app, name="db")
 app.add_typer(papers_app, name="papers")
-
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
-
-
-class OutputFormat(StrEnum):
-    TABLE = "table"
-    JSON = "json"
-
-
-def fail(message: str, code: int = 1) -> NoReturn:
-    err.print(f"error: {message}", style="red", markup=False, highlight=False)
-    raise typer.Exit(code)
-
-
-def load_settings() -> Settings:
-    try:
-        settings = Settings()
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'settings'}: {e['msg']}" for e in exc.errors()
-        )
-        fail(f"invalid settings: {problems}", code=2)
-    logging.basicConfig(
-        level=settings.log_level.upper(),
-        format="%(message)s",
-        handlers=[RichHandler(console=err, show_path=False)],
-        force=True,
-    )
-    logging.getLogger("alembic").setLevel(logging.WARNING)
-    return settings
-
-
-def parse_day(value: str | None) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        fail(f"--date must be YYYY-MM-DD, got {value!r}", code=2)
+cli_mail.register(app)
 
 
 @db_app.command("upgrade")
@@ -247,10 +206,23 @@ def run(
     host: Annotated[str, typer.Option()] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
 ) -> None:
-    """Migrate the database, then serve the whole service."""
+    """Migrate the database, then serve the whole service (with the development mail sink
+    when no SMTP relay is configured)."""
     settings = load_settings()
     migrations.upgrade(make_engine(settings.database_url))
-    _serve(settings, host=host, port=port)
+    sink = None
+    if settings.uses_mail_sink:
+        sink = start_sink(settings.mail_sink_dir, port=settings.mail_sink_port)
+        err.print(
+            f"development mail sink on {SINK_HOST}:{settings.mail_sink_port}; mail is kept in "
+            f"{settings.mail_sink_dir} and shown at {settings.base_url}/dev/mail",
+            highlight=False,
+        )
+    try:
+        _serve(settings, host=host, port=port)
+    finally:
+        if sink is not None:
+            sink.stop()
 
 
 @app.command()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from enum import StrEnum
+from pathlib import Path
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -64,8 +65,48 @@ class Settings(BaseSettings):
     smtp_security: SmtpSecurity = Field(
         SmtpSecurity.STARTTLS, description="`none`, `starttls` or `tls` (implicit TLS)."
     )
+    smtp_timeout_seconds: float = Field(30.0, gt=0, description="Timeout of one SMTP command.")
+    smtp_concurrency: int = Field(
+        4, ge=1, le=64, description="SMTP connections used at once (each reused for many mails)."
+    )
+    smtp_rate_limit: float = Field(
+        0.0, ge=0, description="Most messages per second to the relay; 0 means no limit."
+    )
+    smtp_messages_per_connection: int = Field(
+        100, ge=1, description="Reconnect after this many messages (relays cap it)."
+    )
     mail_from: str = Field(
         "Paper digest <digest@localhost>", description="From address of every email."
+    )
+    mail_postal_address: str = Field(
+        "", description="Organisation and postal address shown in every digest's footer."
+    )
+    dkim_private_key_file: Path | None = Field(
+        None, description="PEM RSA key to DKIM-sign mail; unset leaves signing to the relay."
+    )
+    dkim_selector: str | None = Field(None, description="DKIM selector (the DNS record name).")
+    dkim_domain: str | None = Field(None, description="DKIM signing domain; default: From's.")
+    digest_quiet_day: bool = Field(
+        False, description="Mail a short note when nothing matched (default: no mail)."
+    )
+    send_batch_size: int = Field(200, ge=1, le=10_000, description="Outbox rows claimed at once.")
+    send_lease_seconds: int = Field(
+        600, ge=30, description="A row `sending` this long (its worker died) is sent again."
+    )
+    send_retry_minutes: float = Field(
+        5.0, gt=0, description="First retry of a deferred mail; doubles per attempt (max 6 h)."
+    )
+    send_give_up_days: float = Field(
+        3.0, gt=0, description="A mail still deferred this long after queueing has failed."
+    )
+    send_max_error_rate: float = Field(
+        0.2, gt=0, le=1, description="Pause a run when more of its mails than this fail."
+    )
+    mail_sink_port: int = Field(
+        8025, ge=1, le=65535, description="Port of the built-in development mail sink."
+    )
+    mail_sink_dir: Path = Field(
+        Path("var/mail"), description="Maildir where the development mail sink keeps mail."
     )
 
     arxiv_categories: Annotated[list[str], NoDecode] = Field(
@@ -153,9 +194,25 @@ class Settings(BaseSettings):
             )
         if self.base_url == DEV_BASE_URL:
             problems.append("NEWSLETTER_BASE_URL must be set to the public URL of the service")
+        if not self.smtp_host:
+            problems.append("NEWSLETTER_SMTP_HOST must name the SMTP relay (no mail sink)")
         if problems:
             raise ValueError("in production " + "; ".join(problems))
         return self
+
+    @model_validator(mode="after")
+    def _dkim_needs_key_and_selector(self) -> Settings:
+        if (self.dkim_private_key_file is None) != (self.dkim_selector is None):
+            raise ValueError(
+                "DKIM signing needs both NEWSLETTER_DKIM_PRIVATE_KEY_FILE and "
+                "NEWSLETTER_DKIM_SELECTOR (or neither)"
+            )
+        return self
+
+    @property
+    def uses_mail_sink(self) -> bool:
+        """No relay configured in dev: mail goes to the built-in sink on loopback."""
+        return self.is_dev and not self.smtp_host
 
     @property
     def is_dev(self) -> bool:

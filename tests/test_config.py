@@ -73,9 +73,14 @@ def test_production_refuses_weak_secret(monkeypatch: pytest.MonkeyPatch, key: st
 
 def test_production_with_real_values_starts(monkeypatch: pytest.MonkeyPatch) -> None:
     settings = build(
-        monkeypatch, env="production", secret_key=STRONG_KEY, base_url="https://d.example.org"
+        monkeypatch,
+        env="production",
+        secret_key=STRONG_KEY,
+        base_url="https://d.example.org",
+        smtp_host="smtp.example.org",
     )
     assert not settings.is_dev
+    assert not settings.uses_mail_sink
     assert STRONG_KEY not in repr(settings)  # secrets are not printed
 
 
@@ -93,3 +98,18 @@ def test_readme_documents_every_setting() -> None:
         if f"`NEWSLETTER_{name.upper()}`" not in readme
     ]
     assert missing == []
+
+
+def test_production_needs_an_smtp_relay(monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(ValidationError, match="NEWSLETTER_SMTP_HOST"):
+        build(monkeypatch, env="production", secret_key=STRONG_KEY, base_url="https://d.org")
+
+
+def test_dev_without_relay_uses_the_mail_sink(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert build(monkeypatch).uses_mail_sink
+    assert not build(monkeypatch, smtp_host="localhost").uses_mail_sink
+
+
+def test_dkim_needs_both_key_and_selector(monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(ValidationError, match="DKIM"):
+        build(monkeypatch, dkim_selector="s2026")

@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import UTC, date, datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, Date, DateTime, ForeignKey, Index, Integer, LargeBinary, String, Text
+from sqlalchemy import (
+    JSON,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
@@ -32,6 +44,10 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def new_token_key() -> str:
+    return secrets.token_hex(8)
 
 
 class Base(DeclarativeBase):
@@ -79,6 +95,14 @@ class SubscriberRow(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     confirmed_at: Mapped[datetime | None]
     unsubscribed_at: Mapped[datetime | None]
+    # Part of every signed link: a deleted subscriber's links never work for whoever gets
+    # the same id later, and replacing the key revokes every link already mailed.
+    token_key: Mapped[str] = mapped_column(String(32), default=new_token_key)
+    timezone: Mapped[str | None] = mapped_column(String(64))  # None: the service's default
+    send_hour: Mapped[int] = mapped_column(Integer, default=7)  # local time
+    frequency: Mapped[str] = mapped_column(String(8), default="daily")  # or "weekly"
+    send_weekday: Mapped[int] = mapped_column(Integer, default=0)  # weekly: 0 = Monday
+    suppressed_reason: Mapped[str | None] = mapped_column(Text)  # why mail stopped (bounce)
 
     profile: Mapped[InterestProfileRow | None] = relationship(
         back_populates="subscriber", cascade="all, delete-orphan", uselist=False
@@ -99,6 +123,7 @@ class InterestProfileRow(Base):
     category_mode: Mapped[str] = mapped_column(String(8), default="boost")
     authors: Mapped[list[str]] = mapped_column(JSON, default=list)
     seed_papers: Mapped[list[str]] = mapped_column(JSON, default=list)
+    disliked_papers: Mapped[list[str]] = mapped_column(JSON, default=list)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     subscriber: Mapped[SubscriberRow] = relationship(back_populates="profile")
@@ -118,3 +143,45 @@ class PaperEmbeddingRow(Base):
     dimensions: Mapped[int] = mapped_column(Integer)
     vector: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class OutboxRow(Base):
+    """One digest for one subscriber and day: the durable unit of delivery.
+
+    Holds what to render (paper ids, scores, why lines, highlights) rather than the rendered
+    mail, so 100k rows stay small; the Message-ID is fixed at enqueue time so a retry after an
+    ambiguous outcome repeats it and receivers can drop the duplicate.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        UniqueConstraint("subscriber_id", "digest_date", name="uq_outbox_subscriber_day"),
+        Index("ix_outbox_due", "state", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    subscriber_id: Mapped[int] = mapped_column(ForeignKey("subscribers.id", ondelete="CASCADE"))
+    digest_date: Mapped[date] = mapped_column(Date)
+    state: Mapped[str] = mapped_column(String(16), default="queued")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime]
+    lease_expires_at: Mapped[datetime | None]
+    message_id: Mapped[str] = mapped_column(String(255), unique=True)
+    content: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    last_reply: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None]
+
+
+class SentPaperRow(Base):
+    """A paper a subscriber has received (recorded when the server accepted the mail)."""
+
+    __tablename__ = "sent_papers"
+
+    subscriber_id: Mapped[int] = mapped_column(
+        ForeignKey("subscribers.id", ondelete="CASCADE"), primary_key=True
+    )
+    paper_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    outbox_id: Mapped[int] = mapped_column(ForeignKey("outbox.id", ondelete="CASCADE"), index=True)
+    sent_at: Mapped[datetime] = mapped_column(default=utcnow)

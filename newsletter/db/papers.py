@@ -122,3 +122,25 @@ def list_papers(session: Session, *, day: date | None = None, limit: int = 500) 
 
 def count_papers(session: Session) -> int:
     return session.scalar(select(func.count()).select_from(PaperRow)) or 0
+
+
+def digest_candidates(session: Session, *, first: date, last: date) -> list[Paper]:
+    """Papers new on arXiv or featured on Hugging Face between `first` and `last`.
+
+    A listing's replacements are old papers with a new version: they are not news (an HF
+    feature of an old paper is, so those stay).
+    """
+    replaced = (AnnounceType.REPLACE.value, AnnounceType.REPLACE_CROSS.value)
+    announced = PaperRow.announced_on.between(first, last) & (
+        PaperRow.announce_type.is_(None) | PaperRow.announce_type.not_in(replaced)
+    )
+    query = (
+        select(PaperRow)
+        .where(or_(announced, PaperRow.hf_daily_date.between(first, last)))
+        .order_by(PaperRow.id)
+    )
+    return [to_paper(row) for row in session.scalars(query)]
+
+
+def papers_by_id(session: Session, ids: Sequence[str]) -> dict[str, Paper]:
+    return {paper_id: to_paper(row) for paper_id, row in _rows_by_id(session, ids).items()}

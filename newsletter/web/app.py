@@ -17,6 +17,7 @@ from newsletter import __version__
 from newsletter.config import Settings
 from newsletter.db.papers import list_papers
 from newsletter.domain import paper_json
+from newsletter.web.dev_mail import dev_mail_router
 
 TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates"
 
@@ -24,6 +25,8 @@ TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates"
 def create_app(settings: Settings, *, sessions: sessionmaker[Session]) -> FastAPI:
     app = FastAPI(title="newsletter", version=__version__)
     templates = Jinja2Templates(directory=TEMPLATES_DIR)
+    if settings.uses_mail_sink:
+        app.include_router(dev_mail_router(settings.mail_sink_dir, templates))
 
     @app.get("/healthz")
     def healthz() -> JSONResponse:
@@ -39,7 +42,13 @@ def create_app(settings: Settings, *, sessions: sessionmaker[Session]) -> FastAP
         with sessions() as session:
             papers = list_papers(session, limit=50)
         return templates.TemplateResponse(
-            request, "index.html", {"papers": papers, "base_url": settings.base_url}
+            request,
+            "index.html",
+            {
+                "papers": papers,
+                "base_url": settings.base_url,
+                "mail_sink": settings.uses_mail_sink,
+            },
         )
 
     @app.get("/api/papers")

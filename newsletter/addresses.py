@@ -1,0 +1,29 @@
+"""Email address checks for everything that adds a subscriber. Pure: no DNS lookups."""
+
+from __future__ import annotations
+
+from email_validator import EmailNotValidError, validate_email
+
+MAX_ADDRESS_LENGTH = 254  # RFC 5321 path limit, minus the angle brackets
+
+
+class AddressError(ValueError):
+    """An address we refuse, with a message fit to show the person who typed it."""
+
+
+def normalise_address(text: str) -> str:
+    """The address as stored: syntax checked, domain IDNA-normalised, lower-cased.
+
+    Lower-casing the local part is technically lossy, but every large mailbox provider
+    treats it case-blind, and one person must not be able to subscribe twice.
+    """
+    candidate = text.strip()
+    if not candidate:
+        raise AddressError("enter an email address")
+    if len(candidate) > MAX_ADDRESS_LENGTH:
+        raise AddressError(f"an email address has at most {MAX_ADDRESS_LENGTH} characters")
+    try:
+        checked = validate_email(candidate, check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise AddressError(f"{candidate!r} is not a valid email address: {exc}") from None
+    return checked.normalized.lower()

@@ -1,0 +1,192 @@
+"""Drain the outbox: claim due digests, send each over the SMTP pool, record every outcome.
+
+Each row's outcome is committed as soon as the server answers, so a crash re-sends at most
+the messages that were in flight. Reply classes decide what happens next (see replies.py):
+deferrals back off exponentially and give up after days, bounces suppress the address, and
+a policy refusal on our side (5.7.x) stops the whole run without blaming anyone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from newsletter.db import outbox
+from newsletter.db.outbox import ClaimedDigest, State
+from newsletter.db.papers import papers_by_id
+from newsletter.delivery.compose import Composer
+from newsletter.delivery.ratelimit import TokenBucket
+from newsletter.delivery.replies import Classification, Reply, Verdict, classify
+from newsletter.delivery.smtp import SmtpPool
+from newsletter.domain import Paper
+
+log = logging.getLogger(__name__)
+MAX_RETRY_DELAY = timedelta(hours=6)
+MIN_ATTEMPTS_FOR_ERROR_RATE = 50  # fewer outcomes say little about the relay
+
+
+@dataclass(frozen=True)
+class SendPolicy:
+    batch_size: int = 200
+    lease: timedelta = timedelta(minutes=10)
+    first_retry: timedelta = timedelta(minutes=5)
+    give_up_after: timedelta = timedelta(days=3)
+    max_error_rate: float = 0.2
+    # SQLite has one sender by construction, so rows left `sending` by a killed process
+    # can be retried at once instead of after their lease.
+    single_worker: bool = False
+
+    def retry_delay(self, attempts: int) -> timedelta:
+        delay: timedelta = self.first_retry * (2 ** max(attempts - 1, 0))
+        return min(delay, MAX_RETRY_DELAY)
+
+
+@dataclass
+class SendReport:
+    counts: dict[str, int] = field(default_factory=lambda: {v.value: 0 for v in Verdict})
+    cancelled: int = 0
+    stopped: str | None = None  # why the run stopped early, if it did
+
+    @property
+    def attempted(self) -> int:
+        return sum(self.counts.values())
+
+    @property
+    def errors(self) -> int:
+        return self.attempted - self.counts[Verdict.SENT.value]
+
+
+@dataclass
+class Sender:
+    sessions: sessionmaker[Session]
+    pool: SmtpPool
+    limiter: TokenBucket
+    composer: Composer
+    policy: SendPolicy
+    clock: Callable[[], datetime]
+    envelope_from: str
+    on_outcome: Callable[[Verdict], None] = lambda _: None
+    report: SendReport = field(default_factory=SendReport)
+
+    async def drain(self) -> SendReport:
+        """Send every due digest, then return the run's counts."""
+        reclaimed = outbox.reclaim_expired(
+            self.sessions, now=self.clock(), everything=self.policy.single_worker
+        )
+        if reclaimed:
+            log.warning("%d digests were in flight when a sender stopped; retrying", reclaimed)
+        while self.report.stopped is None:
+            batch = outbox.claim(
+                self.sessions,
+                now=self.clock(),
+                limit=self.policy.batch_size,
+                lease=self.policy.lease,
+            )
+            if not batch:
+                break
+            await self._send_batch(batch)
+        return self.report
+
+    async def _send_batch(self, batch: list[ClaimedDigest]) -> None:
+        with self.sessions() as session:
+            papers = papers_by_id(session, sorted({i for d in batch for i in d.paper_ids}))
+        pending: asyncio.Queue[ClaimedDigest] = asyncio.Queue()
+        for digest in batch:
+            pending.put_nowait(digest)
+        workers = [self._worker(pending, papers) for _ in range(self.pool.size)]
+        await asyncio.gather(*workers)
+        leftover = [pending.get_nowait() for _ in range(pending.qsize())]
+        outbox.release(self.sessions, leftover)
+
+    async def _worker(
+        self, pending: asyncio.Queue[ClaimedDigest], papers: dict[str, Paper]
+    ) -> None:
+        while self.report.stopped is None and not pending.empty():
+            digest = pending.get_nowait()
+            await self._deliver(digest, papers)
+
+    async def _deliver(self, digest: ClaimedDigest, papers: dict[str, Paper]) -> None:
+        now = self.clock()
+        if digest.subscriber_status != "active":
+            outbox.record_final(
+                self.sessions,
+                digest,
+                state=State.CANCELLED,
+                reply=f"not sent: subscriber is {digest.subscriber_status}",
+                now=now,
+            )
+            self.report.cancelled += 1
+            return
+        try:
+            data = self.composer.compose(digest, papers, now=now)
+        except Exception as exc:  # a bad row must not stop everyone else's mail
+            log.exception("could not build digest %s for %s", digest.outbox_id, digest.email)
+            outbox.record_final(
+                self.sessions, digest, state=State.FAILED, reply=f"render: {exc}"[:500], now=now
+            )
+            self._count(Verdict.FAILED)
+            return
+        reply = await self.pool.send(
+            envelope_from=self.envelope_from, recipient=digest.email, data=data
+        )
+        self._record(digest, reply, classify(reply))
+
+    def _record(self, digest: ClaimedDigest, reply: Reply, verdict: Classification) -> None:
+        now = self.clock()
+        text = str(reply)
+        if verdict.slow_down:
+            self.limiter.slow_down()
+        match verdict.verdict:
+            case Verdict.SENT:
+                outbox.record_sent(self.sessions, digest, reply=text, now=now)
+            case Verdict.DEFERRED | Verdict.AMBIGUOUS:
+                self._retry_or_give_up(digest, text, now)
+            case Verdict.BOUNCED:
+                outbox.record_final(
+                    self.sessions, digest, state=State.BOUNCED, reply=text, now=now, suppress=True
+                )
+            case Verdict.FAILED:
+                outbox.record_final(self.sessions, digest, state=State.FAILED, reply=text, now=now)
+            case Verdict.STOP:
+                # Not the recipient's fault: the row goes back untouched for the next run.
+                outbox.release(self.sessions, [digest])
+                self._stop(f"the relay refused us ({verdict.reason}): {text}")
+        self._count(verdict.verdict)
+
+    def _retry_or_give_up(self, digest: ClaimedDigest, reply: str, now: datetime) -> None:
+        if now - digest.created_at >= self.policy.give_up_after:
+            outbox.record_final(
+                self.sessions, digest, state=State.FAILED, reply=f"gave up: {reply}", now=now
+            )
+            return
+        outbox.record_retry(
+            self.sessions,
+            digest,
+            reply=reply,
+            now=now,
+            next_attempt_at=now + self.policy.retry_delay(digest.attempts),
+        )
+
+    def _count(self, verdict: Verdict) -> None:
+        self.report.counts[verdict.value] += 1
+        self.on_outcome(verdict)
+        attempted = self.report.attempted
+        if (
+            self.report.stopped is None
+            and attempted >= MIN_ATTEMPTS_FOR_ERROR_RATE
+            and self.report.errors / attempted > self.policy.max_error_rate
+        ):
+            self._stop(
+                f"paused: {self.report.errors} of {attempted} mails were not accepted "
+                f"(over {self.policy.max_error_rate:.0%}); check the relay and the last replies"
+            )
+
+    def _stop(self, reason: str) -> None:
+        if self.report.stopped is None:
+            log.error("sending stopped: %s", reason)
+            self.report.stopped = reason

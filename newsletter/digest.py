@@ -1,0 +1,159 @@
+"""Pipeline stage after fetch: match the day's papers against every due subscriber and queue
+one digest each. Rendering and sending happen later, per message, in the sender."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from itertools import islice
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from newsletter.db import outbox
+from newsletter.db.embeddings import DbEmbeddingCache
+from newsletter.db.papers import digest_candidates, papers_by_id
+from newsletter.db.subscribers import DueSubscriber, Frequency, due_subscribers, example_paper_ids
+from newsletter.matching.ranker import Match, Ranker
+from newsletter.matching.semantic import Embedder
+
+log = logging.getLogger(__name__)
+CHUNK = 1000  # subscribers matched and queued per transaction
+
+
+class NoPapersError(RuntimeError):
+    """No papers stored for the day: a failed or missing fetch must not mail empty digests."""
+
+
+@dataclass
+class DigestReport:
+    day: date
+    candidates: int
+    considered: int = 0
+    queued: int = 0
+    nothing_matched: int = 0
+    sample: list[tuple[str, list[Match]]] = field(default_factory=list)  # first few, for --dry-run
+
+
+@dataclass(frozen=True)
+class DigestOptions:
+    max_papers: int
+    quiet_day: bool  # send a short note when nothing matched (default: no mail at all)
+    new_message_id: Callable[[], str]
+    dry_run: bool = False
+
+
+def queue_digests(
+    *,
+    sessions: sessionmaker[Session],
+    day: date,
+    options: DigestOptions,
+    embedder: Embedder | None,
+    now: datetime,
+    progress: Callable[[int], None] = lambda _: None,
+) -> DigestReport:
+    """Queue `day`'s digest for every due subscriber; running it again queues only the
+    subscribers that are still missing one (the outbox is unique per subscriber and day)."""
+    with sessions() as session:
+        daily = digest_candidates(session, first=day, last=day)
+        if not daily:
+            raise NoPapersError(f"no papers stored for {day}: run `newsletter fetch` first")
+        known = list(papers_by_id(session, sorted(example_paper_ids(session))).values())
+    cache = DbEmbeddingCache(sessions)
+    rankers: dict[Frequency, Ranker] = {}
+
+    def ranker_for(frequency: Frequency) -> Ranker:
+        if frequency not in rankers:
+            papers = daily
+            if frequency is Frequency.WEEKLY:
+                with sessions() as session:
+                    papers = digest_candidates(session, first=day - timedelta(days=6), last=day)
+            rankers[frequency] = Ranker(
+                papers, embedder=embedder, cache=cache, profile_cache=cache, known_papers=known
+            )
+        return rankers[frequency]
+
+    report = DigestReport(day=day, candidates=len(daily))
+    with sessions() as reader:
+        subscribers = due_subscribers(reader, day=day)
+        while chunk := list(islice(subscribers, CHUNK)):
+            digests = _match_chunk(
+                chunk, day=day, sessions=sessions, ranker_for=ranker_for, options=options
+            )
+            _tally(report, chunk, digests, quiet_day=options.quiet_day)
+            if not options.dry_run:
+                with sessions.begin() as writer:
+                    outbox.enqueue(writer, _worth_queueing(digests, options), now=now)
+            progress(len(chunk))
+    return report
+
+
+def _match_chunk(
+    chunk: list[DueSubscriber],
+    *,
+    day: date,
+    sessions: sessionmaker[Session],
+    ranker_for: Callable[[Frequency], Ranker],
+    options: DigestOptions,
+) -> list[outbox.NewDigest]:
+    digests: list[outbox.NewDigest] = []
+    for frequency in Frequency:
+        group = [s for s in chunk if s.frequency is frequency]
+        if not group:
+            continue
+        ranker = ranker_for(frequency)
+        with sessions() as session:
+            already = outbox.sent_paper_ids(
+                session,
+                subscriber_ids=[s.id for s in group],
+                paper_ids=[p.id for p in ranker.papers],
+            )
+        # Rank a little deeper so dropping papers the reader already got still fills the mail.
+        extra = max((len(ids) for ids in already.values()), default=0)
+        ranked = ranker.rank_many(((s, s.profile) for s in group), limit=options.max_papers + extra)
+        for subscriber, matches in ranked:
+            seen = already.get(subscriber.id, set())
+            fresh = [m for m in matches if m.paper.id not in seen][: options.max_papers]
+            digests.append(
+                outbox.NewDigest(
+                    subscriber_id=subscriber.id,
+                    digest_date=day,
+                    message_id=options.new_message_id(),
+                    matches=fresh,
+                )
+            )
+    return digests
+
+
+def _worth_queueing(
+    digests: list[outbox.NewDigest], options: DigestOptions
+) -> Iterator[outbox.NewDigest]:
+    for digest in digests:
+        if digest.matches or options.quiet_day:
+            yield digest
+        else:
+            # Recorded all the same, so the day counts as decided for this subscriber.
+            yield outbox.NewDigest(
+                subscriber_id=digest.subscriber_id,
+                digest_date=digest.digest_date,
+                message_id=digest.message_id,
+                matches=(),
+                state=outbox.State.SKIPPED,
+            )
+
+
+def _tally(
+    report: DigestReport,
+    chunk: list[DueSubscriber],
+    digests: list[outbox.NewDigest],
+    *,
+    quiet_day: bool,
+) -> None:
+    emails = {s.id: s.email for s in chunk}
+    report.considered += len(digests)
+    for digest in digests:
+        report.nothing_matched += not digest.matches
+        report.queued += bool(digest.matches) or quiet_day
+        if len(report.sample) < 20:
+            report.sample.append((emails[digest.subscriber_id], list(digest.matches)))

@@ -1,0 +1,57 @@
+"""The URLs mailed to subscribers, each carrying a signed, purpose-scoped token. Pure."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+
+from newsletter.rendering import DigestLinks, PaperLinks
+from newsletter.tokens import Purpose, Tokens
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    subscriber_id: int
+    token_key: str
+
+
+@dataclass(frozen=True)
+class Links:
+    base_url: str
+    tokens: Tokens
+
+    def _url(self, path: str, purpose: Purpose, who: Recipient, *extra: object) -> str:
+        token = self.tokens.make(
+            purpose, subscriber_id=who.subscriber_id, token_key=who.token_key, extra=extra
+        )
+        return f"{self.base_url}/{path}/{token}"
+
+    def confirm(self, who: Recipient) -> str:
+        return self._url("confirm", Purpose.CONFIRM, who)
+
+    def unsubscribe(self, who: Recipient) -> str:
+        return self._url("unsubscribe", Purpose.UNSUBSCRIBE, who)
+
+    def preferences(self, who: Recipient) -> str:
+        return self._url("preferences", Purpose.PREFERENCES, who)
+
+    def view(self, who: Recipient, day: date) -> str:
+        return self._url("digest", Purpose.VIEW, who, day.isoformat())
+
+    def feedback(self, who: Recipient, paper_id: str, *, more: bool) -> str:
+        return self._url("feedback", Purpose.FEEDBACK, who, paper_id, 1 if more else -1)
+
+    def digest(self, who: Recipient, day: date, paper_ids: Iterable[str]) -> DigestLinks:
+        return DigestLinks(
+            view_in_browser=self.view(who, day),
+            preferences=self.preferences(who),
+            unsubscribe=self.unsubscribe(who),
+            papers={
+                paper_id: PaperLinks(
+                    more_like_this=self.feedback(who, paper_id, more=True),
+                    less_like_this=self.feedback(who, paper_id, more=False),
+                )
+                for paper_id in paper_ids
+            },
+        )
