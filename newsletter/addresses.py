@@ -12,7 +12,7 @@ class AddressError(ValueError):
 
 
 def normalise_address(text: str) -> str:
-    """The address as stored: syntax checked, domain IDNA-normalised, lower-cased.
+    """The address as stored: syntax checked, ASCII (domain in punycode), lower-cased.
 
     Lower-casing the local part is technically lossy, but every large mailbox provider
     treats it case-blind, and one person must not be able to subscribe twice.
@@ -23,7 +23,9 @@ def normalise_address(text: str) -> str:
     if len(candidate) > MAX_ADDRESS_LENGTH:
         raise AddressError(f"an email address has at most {MAX_ADDRESS_LENGTH} characters")
     try:
-        checked = validate_email(candidate, check_deliverability=False)
+        # ASCII local parts only: a UTF-8 one needs SMTPUTF8 at every hop, which many
+        # relays lack. An international domain is kept in its ASCII (punycode) form.
+        checked = validate_email(candidate, check_deliverability=False, allow_smtputf8=False)
     except EmailNotValidError as exc:
         raise AddressError(f"{candidate!r} is not a valid email address: {exc}") from None
-    return checked.normalized.lower()
+    return (checked.ascii_email or checked.normalized).lower()

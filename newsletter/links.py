@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
+from urllib.parse import urlencode
 
 from newsletter.rendering import DigestLinks, PaperLinks
 from newsletter.tokens import Purpose, Tokens
@@ -39,18 +40,21 @@ class Links:
     def view(self, who: Recipient, day: date) -> str:
         return self._url("digest", Purpose.VIEW, who, day.isoformat())
 
-    def feedback(self, who: Recipient, paper_id: str, *, more: bool) -> str:
-        return self._url("feedback", Purpose.FEEDBACK, who, paper_id, 1 if more else -1)
+    def feedback(self, who: Recipient) -> str:
+        """The base of "more/less like this" links: the token says who, the query which
+        paper and which way (one signature per mail instead of two per paper)."""
+        return self._url("feedback", Purpose.FEEDBACK, who)
 
     def digest(self, who: Recipient, day: date, paper_ids: Iterable[str]) -> DigestLinks:
+        feedback = self.feedback(who)
         return DigestLinks(
             view_in_browser=self.view(who, day),
             preferences=self.preferences(who),
             unsubscribe=self.unsubscribe(who),
             papers={
                 paper_id: PaperLinks(
-                    more_like_this=self.feedback(who, paper_id, more=True),
-                    less_like_this=self.feedback(who, paper_id, more=False),
+                    more_like_this=f"{feedback}?{urlencode({'paper': paper_id, 'vote': 'more'})}",
+                    less_like_this=f"{feedback}?{urlencode({'paper': paper_id, 'vote': 'less'})}",
                 )
                 for paper_id in paper_ids
             },

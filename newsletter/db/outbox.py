@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Table, func, select, update
+from sqlalchemy import Connection, Engine, Table, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -91,13 +91,18 @@ def decode_matches(
     ]
 
 
-def insert_ignoring_conflicts(session: Session, table: Table, rows: list[dict[str, Any]]) -> int:
-    """INSERT that skips rows hitting a unique constraint: enqueueing twice is harmless."""
+def insert_ignoring_conflicts(
+    session: Session, table: Table, rows: list[dict[str, Any]], *, conflict_on: list[str]
+) -> int:
+    """INSERT that skips rows already there (by the unique `conflict_on` columns), so that
+    enqueueing twice is harmless; any other constraint violation still raises."""
     if not rows:
         return 0
     dialect = session.get_bind().dialect.name
     builder = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    result = session.execute(builder(table).values(rows).on_conflict_do_nothing())
+    # Without preserve_rowcount, SQLAlchemy on psycopg reports an INSERT's rowcount as -1.
+    statement = builder(table).values(rows).on_conflict_do_nothing(index_elements=conflict_on)
+    result = session.execute(statement, execution_options={"preserve_rowcount": True})
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
@@ -121,7 +126,9 @@ def enqueue(session: Session, digests: Iterable[NewDigest], *, now: datetime) ->
     for start in range(0, len(rows), 500):
         table = OutboxRow.__table__
         assert isinstance(table, Table)
-        inserted += insert_ignoring_conflicts(session, table, rows[start : start + 500])
+        inserted += insert_ignoring_conflicts(
+            session, table, rows[start : start + 500], conflict_on=["subscriber_id", "digest_date"]
+        )
     return inserted
 
 
@@ -206,40 +213,62 @@ def reclaim_expired(
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
-def _finish(session: Session, outbox_id: int, **values: Any) -> bool:
-    """Record an outcome, only if this worker still holds the row (its lease not reclaimed)."""
-    result = session.execute(
-        update(OutboxRow)
-        .where(OutboxRow.id == outbox_id, OutboxRow.state == State.SENDING.value)
-        .values(lease_expires_at=None, **values)
+def _held(digest: ClaimedDigest) -> Any:
+    """The row is still this claim's: `sending`, and not claimed again since (each claim
+    counts an attempt), so a worker whose lease was taken over cannot undo the new claim."""
+    return (
+        (OutboxRow.id == digest.outbox_id)
+        & (OutboxRow.state == State.SENDING.value)
+        & (OutboxRow.attempts == digest.attempts)
     )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def _engine(sessions: sessionmaker[Session]) -> Engine:
+    # Outcomes are written once per message on the hot path: Core on a connection costs a
+    # fraction of an ORM session's bookkeeping.
+    engine = sessions.kw["bind"]
+    assert isinstance(engine, Engine)
+    return engine
+
+
+def _finish(connection: Connection, digest: ClaimedDigest, **values: Any) -> bool:
+    """Record an outcome, only if this claim still holds the row."""
+    result = connection.execute(
+        update(OutboxRow).where(_held(digest)).values(lease_expires_at=None, **values)
+    )
+    return bool(result.rowcount)
 
 
 def record_sent(
     sessions: sessionmaker[Session], digest: ClaimedDigest, *, reply: str, now: datetime
 ) -> None:
-    with sessions.begin() as session:
-        _finish(
-            session,
-            digest.outbox_id,
+    """The mail was accepted: the row is sent and its papers count as received."""
+    with _engine(sessions).begin() as connection:
+        held = _finish(
+            connection,
+            digest,
             state=State.SENT.value,
             sent_at=now,
             updated_at=now,
             last_reply=reply,
         )
+        if not held or not digest.paper_ids:
+            return
         table = SentPaperRow.__table__
         assert isinstance(table, Table)
-        rows = [
-            {
-                "subscriber_id": digest.subscriber_id,
-                "paper_id": paper_id,
-                "outbox_id": digest.outbox_id,
-                "sent_at": now,
-            }
-            for paper_id in digest.paper_ids
-        ]
-        insert_ignoring_conflicts(session, table, rows)
+        builder = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
+        connection.execute(
+            builder(table).on_conflict_do_nothing(),
+            [
+                {
+                    "subscriber_id": digest.subscriber_id,
+                    "paper_id": paper_id,
+                    "outbox_id": digest.outbox_id,
+                    "sent_at": now,
+                }
+                for paper_id in digest.paper_ids
+            ],
+        )
 
 
 def record_retry(
@@ -250,10 +279,10 @@ def record_retry(
     now: datetime,
     next_attempt_at: datetime,
 ) -> None:
-    with sessions.begin() as session:
+    with _engine(sessions).begin() as connection:
         _finish(
-            session,
-            digest.outbox_id,
+            connection,
+            digest,
             state=State.DEFERRED.value,
             next_attempt_at=next_attempt_at,
             updated_at=now,
@@ -271,10 +300,10 @@ def record_final(
     suppress: bool = False,
 ) -> None:
     """failed / bounced / cancelled; a bounce also stops all mail to the address."""
-    with sessions.begin() as session:
-        _finish(session, digest.outbox_id, state=state.value, updated_at=now, last_reply=reply)
-        if suppress:
-            session.execute(
+    with _engine(sessions).begin() as connection:
+        held = _finish(connection, digest, state=state.value, updated_at=now, last_reply=reply)
+        if suppress and held:
+            connection.execute(
                 update(SubscriberRow)
                 .where(SubscriberRow.id == digest.subscriber_id)
                 .values(status="bounced", suppressed_reason=reply[:500])
@@ -282,22 +311,18 @@ def record_final(
 
 
 def release(sessions: sessionmaker[Session], digests: Sequence[ClaimedDigest]) -> None:
-    """Return claimed but unsent rows to the queue untouched (a paused or stopped run)."""
-    if not digests:
-        return
-    with sessions.begin() as session:
-        session.execute(
-            update(OutboxRow)
-            .where(
-                OutboxRow.id.in_([d.outbox_id for d in digests]),
-                OutboxRow.state == State.SENDING.value,
+    """Return claimed but unsent rows to the queue as they were (a paused or stopped run)."""
+    with _engine(sessions).begin() as connection:
+        for digest in digests:
+            connection.execute(
+                update(OutboxRow)
+                .where(_held(digest))
+                .values(
+                    state=State.QUEUED.value,
+                    lease_expires_at=None,
+                    attempts=OutboxRow.attempts - 1,
+                )
             )
-            .values(
-                state=State.QUEUED.value,
-                lease_expires_at=None,
-                attempts=OutboxRow.attempts - 1,
-            )
-        )
 
 
 def counts_by_state(session: Session) -> dict[str, int]:

@@ -41,7 +41,7 @@ class Composer:
         self, digest: ClaimedDigest, papers: Mapping[str, Paper], *, now: datetime
     ) -> bytes:
         rendered = self.render(digest, papers)
-        message = build_message(
+        data = build_message(
             rendered=rendered,
             identity=self.identity,
             recipient=digest.email,
@@ -51,5 +51,4 @@ class Composer:
             ),
             sent_at=now,
         )
-        data = message.as_bytes()
         return self.dkim.sign(data) if self.dkim else data

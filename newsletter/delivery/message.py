@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import binascii
 import re
+import secrets
 from dataclasses import dataclass
 from datetime import datetime
-from email import policy
-from email.headerregistry import Address
-from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid, parseaddr
+from email.header import Header
+from email.utils import format_datetime, formataddr, make_msgid, parseaddr
 
 import dkim
 
@@ -56,6 +56,12 @@ class MailIdentity:
             raise HeaderError(f"From has no address: {self.from_header!r}")
 
     @property
+    def encoded_from(self) -> str:
+        """The From header, its display name RFC 2047-encoded when it is not ASCII."""
+        name, address = parseaddr(self.from_header)
+        return formataddr((name, address), charset="utf-8")
+
+    @property
     def address(self) -> str:
         return parseaddr(self.from_header)[1]
 
@@ -65,8 +71,10 @@ class MailIdentity:
 
     @property
     def list_id(self) -> str:
+        """RFC 2919: a phrase (RFC 2047-encoded if need be), then the id in angle brackets."""
         name = parseaddr(self.from_header)[0] or "Paper digest"
-        return f"{name} <digest.{self.domain}>"
+        phrase = name if name.isascii() else Header(name, "utf-8").encode()
+        return f"{phrase} <digest.{self.domain}>"
 
     def new_message_id(self) -> str:
         return make_msgid(idstring="digest", domain=self.domain)
@@ -80,10 +88,21 @@ def build_message(
     message_id: str,
     unsubscribe_url: str,
     sent_at: datetime,
-) -> EmailMessage:
-    """multipart/alternative (text, then HTML), UTF-8, one of each required header."""
+) -> bytes:
+    """The message as sent: multipart/alternative (text, then HTML), UTF-8 bodies in
+    quoted-printable, CRLF line ends, one of each header receivers require.
+
+    Assembled here rather than by `email.generator`: the stdlib generator writes the bodies
+    line by line in pure Python and cost more per message than rendering the digest. The
+    stdlib still encodes what needs care (RFC 2047 headers, dates, quoted-printable via
+    binascii); tests parse the result back with `email` and check every header rule.
+    """
+    if not unsubscribe_url.startswith(("https://", "http://")):
+        raise HeaderError(f"List-Unsubscribe needs an http(s) URL, got {unsubscribe_url!r}")
+    if not recipient.isascii():
+        raise HeaderError(f"recipient {recipient!r} is not ASCII (addresses are stored in ASCII)")
     headers = {
-        "From": identity.from_header,
+        "From": identity.encoded_from,
         "To": recipient,
         "Subject": rendered.subject,
         "Date": format_datetime(sent_at),
@@ -92,16 +111,44 @@ def build_message(
         "List-Unsubscribe": f"<{unsubscribe_url}>",
         "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
     }
-    if not unsubscribe_url.startswith(("https://", "http://")):
-        raise HeaderError(f"List-Unsubscribe needs an http(s) URL, got {unsubscribe_url!r}")
-    message = EmailMessage(policy=policy.SMTP)
-    for name, value in headers.items():
-        check_header(name, value)
-        message[name] = value if name != "To" else Address(addr_spec=recipient)
+    boundary = f"=_digest_{secrets.token_hex(12)}"
+    lines = [f"{name}: {_encoded(name, value)}" for name, value in headers.items()]
+    lines += [
+        "MIME-Version: 1.0",
+        f'Content-Type: multipart/alternative; boundary="{boundary}"',
+        "",
+        "This is a multi-part message in MIME format.",
+    ]
+    head = "\r\n".join(lines).encode("ascii")
+    return b"".join(
+        (
+            head,
+            _part(boundary, "plain", rendered.text),
+            _part(boundary, "html", rendered.html),
+            f"\r\n--{boundary}--\r\n".encode("ascii"),
+        )
+    )
+
+
+def _encoded(name: str, value: str) -> str:
+    """RFC 2047 words for non-ASCII text, folded at whitespace to keep lines short."""
+    check_header(name, value)
+    if value.isascii() and len(name) + len(value) < 76:
+        return value
+    charset = "us-ascii" if value.isascii() else "utf-8"
+    return Header(value, charset, header_name=name).encode(linesep="\r\n")
+
+
+def _part(boundary: str, subtype: str, body: str) -> bytes:
     # Quoted-printable keeps the body 7-bit clean for any relay and short-lined for filters.
-    message.set_content(rendered.text, charset="utf-8", cte="quoted-printable")
-    message.add_alternative(rendered.html, subtype="html", charset="utf-8", cte="quoted-printable")
-    return message
+    lines = body.replace("\r\n", "\n").replace("\r", "\n")
+    encoded = binascii.b2a_qp(lines.encode("utf-8"), istext=True).replace(b"\n", b"\r\n")
+    head = (
+        f"\r\n--{boundary}\r\n"
+        f'Content-Type: text/{subtype}; charset="utf-8"\r\n'
+        "Content-Transfer-Encoding: quoted-printable\r\n\r\n"
+    )
+    return head.encode("ascii") + encoded
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 
 from newsletter.domain import Paper
 from newsletter.matching.text import Token, tokens
@@ -31,11 +32,11 @@ def term_matches(paper: Paper, features: Mapping[str, float]) -> tuple[list[str]
     surfaces: dict[str, str] = {}
     spans: list[Highlight] = []
     for field, text in (("title", paper.title), ("abstract", paper.abstract)):
-        words = [t for t in tokens(text) if not t.stop]
+        words, positions = _word_index(text)
         for feature, weight in features.items():
             if weight <= 0:
                 continue
-            for first, last in _occurrences(words, feature.split(" ")):
+            for first, last in _occurrences(words, positions, feature.split(" ")):
                 spans.append(Highlight(field, first.start, last.end))
                 surfaces.setdefault(feature, text[first.start : last.end].casefold())
     # A phrase's words are not repeated as separate matches.
@@ -45,12 +46,26 @@ def term_matches(paper: Paper, features: Mapping[str, float]) -> tuple[list[str]
     return [surfaces[f] for f in shown[:MAX_TERMS_SHOWN]], _merge(spans)
 
 
-def _occurrences(words: list[Token], stems: list[str]) -> list[tuple[Token, Token]]:
+@lru_cache(maxsize=4096)
+def _word_index(text: str) -> tuple[tuple[Token, ...], dict[str, list[int]]]:
+    """A text's content words and where each stem occurs. Cached: a day's papers are
+    explained for every subscriber they match, so each text is tokenised once, not per
+    (subscriber, paper). The returned mapping must not be changed."""
+    words = tuple(t for t in tokens(text) if not t.stop)
+    positions: dict[str, list[int]] = {}
+    for index, word in enumerate(words):
+        positions.setdefault(word.stem, []).append(index)
+    return words, positions
+
+
+def _occurrences(
+    words: tuple[Token, ...], positions: Mapping[str, list[int]], stems: list[str]
+) -> list[tuple[Token, Token]]:
     size = len(stems)
     return [
         (words[i], words[i + size - 1])
-        for i in range(len(words) - size + 1)
-        if all(words[i + k].stem == stems[k] for k in range(size))
+        for i in positions.get(stems[0], ())
+        if i + size <= len(words) and all(words[i + k].stem == stems[k] for k in range(1, size))
     ]
 
 

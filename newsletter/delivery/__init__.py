@@ -1,0 +1,1 @@
+"""Delivering digests: SMTP replies and their meaning, rate limiting, a pool of connections."""

@@ -1,0 +1,378 @@
+"""The emails: a digest of matched papers, the quiet-day note and the transactional mails,
+each rendered to a subject, an HTML part (CSS inlined, under Gmail's clipping limit) and a
+plain-text part. Pure: reads templates, nothing else; the caller builds every link."""
+
+from __future__ import annotations
+
+import functools
+import re
+import textwrap
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import css_inline
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup, escape
+
+from newsletter.domain import Paper
+from newsletter.matching.explain import Highlight
+from newsletter.matching.ranker import Match
+
+TEMPLATES_DIR = Path(__file__).resolve().parents[1] / "templates"
+MAX_HTML_BYTES = 100_000
+# Excerpt lengths tried, longest first, before papers are dropped to fit the HTML budget.
+EXCERPT_STEPS = (900, 600, 400, 250)
+AUTHORS_SHOWN = 4
+PREHEADER_TITLES = 3
+PREHEADER_CHARS = 140
+
+# Spelled here, not by strftime: the process locale must not change the mail.
+_MONTHS = "January February March April May June July August September October November December"
+_MONTH_NAMES = _MONTHS.split()
+_WEEKDAY_NAMES = "Monday Tuesday Wednesday Thursday Friday Saturday Sunday".split()  # noqa: SIM905
+# A sentence ends at . ! or ? before a space, unless it is a common abbreviation.
+_SENTENCE_END = re.compile(
+    r"[.!?](?<!\be\.g\.)(?<!\bi\.e\.)(?<!\bal\.)(?<!\bvs\.)(?<!\bcf\.)(?<!\bFig\.)(?=\s)"
+)
+_MARK_OPEN = Markup('<mark class="hl">')
+_MARK_CLOSE = Markup("</mark>")
+
+
+@dataclass(frozen=True, slots=True)
+class PaperLinks:
+    more_like_this: str
+    less_like_this: str
+
+
+@dataclass(frozen=True, slots=True)
+class DigestLinks:
+    view_in_browser: str
+    preferences: str
+    unsubscribe: str
+    papers: Mapping[str, PaperLinks]  # by paper id; a missing id -> no feedback links
+
+
+@dataclass(frozen=True, slots=True)
+class Sender:
+    list_name: str  # e.g. "Paper digest"
+    postal_address: str  # organisation/postal line; "" -> omitted
+    site_url: str  # base URL of the service
+
+
+@dataclass(frozen=True, slots=True)
+class RenderedEmail:
+    subject: str
+    html: str  # final, CSS inlined, under the byte budget (UTF-8)
+    text: str  # plain-text alternative, wrapped ~72 columns, links as bare URLs
+
+
+@dataclass(frozen=True, slots=True)
+class _Item:
+    """One paper as the templates show it; text is escaped and marked up here, once."""
+
+    number: int
+    title: Markup
+    url: str | None
+    authors: str
+    categories: str
+    upvotes: int | None
+    excerpt: Markup
+    why: tuple[str, ...]
+    links: tuple[tuple[str, str], ...]  # (label, URL)
+    feedback: PaperLinks | None
+
+    @property
+    def plain_title(self) -> str:
+        return self.title.striptags()
+
+    @property
+    def plain_excerpt(self) -> str:
+        return self.excerpt.striptags()
+
+
+@functools.cache
+def _environment() -> Environment:
+    environment = Environment(
+        loader=FileSystemLoader(TEMPLATES_DIR / "email"),
+        autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=True),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        auto_reload=False,
+    )
+    environment.filters["wrap"] = wrap
+    return environment
+
+
+@functools.lru_cache(maxsize=8192)
+def wrap(text: str, width: int = 72) -> str:
+    """Lines of at most `width` characters, URLs and hyphenated words never broken.
+    Cached: the same excerpt is wrapped for every subscriber who gets that paper."""
+    return "\n".join(
+        textwrap.fill(line, width, break_long_words=False, break_on_hyphens=False)
+        for line in text.splitlines()
+    )
+
+
+@functools.cache
+def _inliner() -> css_inline.CSSInliner:
+    # The @media rules (dark mode, narrow screens) stay in a <style> block: they cannot be
+    # inlined, and the clients that ignore them still get the inlined light layout.
+    return css_inline.CSSInliner(keep_at_rules=True, load_remote_stylesheets=False, minify_css=True)
+
+
+def render_digest(
+    *,
+    matches: Sequence[Match],
+    day: date,
+    recipient: str,
+    links: DigestLinks,
+    sender: Sender,
+    max_html_bytes: int = MAX_HTML_BYTES,
+) -> RenderedEmail:
+    """The day's digest. Raises ValueError without matches (send `render_quiet_day`) or
+    when not even one paper fits in `max_html_bytes`."""
+    if not matches:
+        raise ValueError("a digest needs at least one match; render the quiet-day note instead")
+    subject = digest_subject(len(matches), day)
+    frame = _frame(subject=subject, recipient=recipient, sender=sender, links=links)
+    context = {
+        **frame,
+        "headline": digest_headline(len(matches)),
+        "day_label": long_date(day),
+        "total": len(matches),
+    }
+
+    full = _items(matches, links=links, excerpt_chars=EXCERPT_STEPS[0])
+
+    def html_for(count: int, limit: int) -> str:
+        if limit == EXCERPT_STEPS[0]:
+            items = full[:count]
+        else:
+            items = _items(matches[:count], links=links, excerpt_chars=limit)
+        return _html("digest.html", preheader=_preheader(items), items=items, **context)
+
+    html, shown = _fit(matches, render=html_for, max_bytes=max_html_bytes)
+    # The text part shows the same papers, with full-length excerpts: it has no size limit.
+    text = _text("digest.txt", items=full[:shown], **context)
+    return RenderedEmail(subject=subject, html=html, text=text)
+
+
+def render_quiet_day(
+    *, day: date, recipient: str, links: DigestLinks, sender: Sender
+) -> RenderedEmail:
+    subject = f"No new papers on your interests today — {short_date(day)}"
+    frame = _frame(subject=subject, recipient=recipient, sender=sender, links=links)
+    preheader = "Nothing matched your interests today; see you at the next announcement."
+    return _email("quiet_day", preheader=preheader, day_label=long_date(day), **frame)
+
+
+def render_confirmation(*, recipient: str, confirm_url: str, sender: Sender) -> RenderedEmail:
+    subject = f"Confirm your subscription to {sender.list_name}"
+    frame = _frame(subject=subject, recipient=recipient, sender=sender)
+    preheader = "One click to start receiving your daily paper digest."
+    return _email("confirm", preheader=preheader, confirm_url=confirm_url, **frame)
+
+
+def render_welcome(
+    *, recipient: str, preferences_url: str, unsubscribe_url: str, sender: Sender
+) -> RenderedEmail:
+    subject = f"Welcome to {sender.list_name}"
+    frame = _frame(subject=subject, recipient=recipient, sender=sender)
+    frame.update(preferences_url=preferences_url, unsubscribe_url=unsubscribe_url)
+    preheader = "You are subscribed. Tune your interests so the digest finds the right papers."
+    return _email("welcome", preheader=preheader, **frame)
+
+
+def digest_subject(count: int, day: date) -> str:
+    return f"{digest_headline(count)} — {short_date(day)}"
+
+
+def digest_headline(count: int) -> str:
+    noun = "paper" if count == 1 else "papers"
+    return f"{count} new {noun} on your interests"
+
+
+def short_date(day: date) -> str:
+    return f"{day.day} {_MONTH_NAMES[day.month - 1][:3]}"
+
+
+def long_date(day: date) -> str:
+    weekday = _WEEKDAY_NAMES[day.weekday()]
+    return f"{weekday}, {day.day} {_MONTH_NAMES[day.month - 1]} {day.year}"
+
+
+def _frame(
+    *, subject: str, recipient: str, sender: Sender, links: DigestLinks | None = None
+) -> dict[str, Any]:
+    """What the base layout needs: who sends, to whom, the header links (None: not shown)."""
+    return {
+        "subject": subject,
+        "recipient": recipient,
+        "sender": sender,
+        "view_url": links.view_in_browser if links else None,
+        "preferences_url": links.preferences if links else None,
+        "unsubscribe_url": links.unsubscribe if links else None,
+    }
+
+
+def _email(name: str, *, preheader: str, **context: Any) -> RenderedEmail:
+    html = _html(f"{name}.html", preheader=preheader, **context)
+    return RenderedEmail(
+        subject=context["subject"], html=html, text=_text(f"{name}.txt", **context)
+    )
+
+
+def _html(name: str, **context: Any) -> str:
+    return _inliner().inline(_environment().get_template(name).render(**context))
+
+
+def _text(name: str, **context: Any) -> str:
+    return _environment().get_template(name).render(**context).strip() + "\n"
+
+
+def _fit(
+    matches: Sequence[Match], *, render: Callable[[int, int], str], max_bytes: int
+) -> tuple[str, int]:
+    """The HTML and how many papers it shows: excerpts shortened first, then papers
+    dropped from the end (the least relevant) until the UTF-8 size fits."""
+    count = len(matches)
+    html = render(count, EXCERPT_STEPS[0])
+    size = first = len(html.encode())
+    if size <= max_bytes:
+        return html, count
+    longest = _excerpt_chars(matches, limit=EXCERPT_STEPS[0])
+    for limit in EXCERPT_STEPS[1:]:
+        # Each character cut saves about a byte: skip the lengths that cannot fit.
+        size = first - longest + _excerpt_chars(matches, limit=limit)
+        if size > max_bytes * 1.1:
+            continue
+        html = render(count, limit)
+        size = len(html.encode())
+        if size <= max_bytes:
+            return html, count
+    keep = count
+    while keep > 1:
+        # Size grows about linearly with the papers shown: jump close, then step down.
+        keep = max(1, min(keep - 1, int(keep * max_bytes / size)))
+        html = render(keep, EXCERPT_STEPS[-1])
+        size = len(html.encode())
+        if size <= max_bytes:
+            return html, keep
+    raise ValueError(f"a digest with one paper takes {size} bytes, over {max_bytes}")
+
+
+def _excerpt_chars(matches: Sequence[Match], *, limit: int) -> int:
+    return sum(excerpt_end(match.paper.abstract, limit=limit) for match in matches)
+
+
+def _items(matches: Sequence[Match], *, links: DigestLinks, excerpt_chars: int) -> list[_Item]:
+    return [
+        _item(match, number=number, feedback=links.papers.get(match.paper.id), limit=excerpt_chars)
+        for number, match in enumerate(matches, 1)
+    ]
+
+
+def _item(match: Match, *, number: int, feedback: PaperLinks | None, limit: int) -> _Item:
+    paper = match.paper
+    abstract_end = excerpt_end(paper.abstract, limit=limit)
+    excerpt = highlighted(paper.abstract, match.highlights, field="abstract", end=abstract_end)
+    if abstract_end < len(paper.abstract):
+        excerpt += _ellipsis(paper.abstract[:abstract_end])
+    upvotes = paper.hf.upvotes if paper.hf is not None else None
+    return _Item(
+        number=number,
+        title=highlighted(paper.title, match.highlights, field="title", end=len(paper.title)),
+        url=_safe_url(paper.abs_url) or _id_url(paper, "https://arxiv.org/abs/"),
+        authors=author_line(paper.authors),
+        categories=" · ".join(paper.categories),
+        upvotes=upvotes,
+        excerpt=excerpt,
+        why=match.why,
+        links=_paper_links(paper),
+        feedback=feedback,
+    )
+
+
+def _paper_links(paper: Paper) -> tuple[tuple[str, str], ...]:
+    hf = paper.hf
+    candidates = [
+        ("PDF", _safe_url(paper.pdf_url) or _id_url(paper, "https://arxiv.org/pdf/")),
+        ("Hugging Face", _id_url(paper, "https://huggingface.co/papers/") if hf else None),
+        ("Code", _safe_url(hf.github_repo) if hf is not None else None),
+        ("Project page", _safe_url(hf.project_page) if hf is not None else None),
+    ]
+    return tuple((label, url) for label, url in candidates if url)
+
+
+def _id_url(paper: Paper, prefix: str) -> str | None:
+    # Papers without an arXiv id (local:…) have no page on arXiv or Hugging Face.
+    return None if paper.id.startswith("local:") else prefix + paper.id
+
+
+def _safe_url(url: str | None) -> str | None:
+    """Source-supplied URLs only when http(s): escaping does not stop a javascript: href."""
+    if url and url.strip().lower().startswith(("https://", "http://")):
+        return url.strip()
+    return None
+
+
+def author_line(authors: Sequence[str]) -> str:
+    if len(authors) <= AUTHORS_SHOWN:
+        return ", ".join(authors)
+    return ", ".join(authors[:AUTHORS_SHOWN]) + " et al."
+
+
+def excerpt_end(text: str, *, limit: int) -> int:
+    """Where a fair excerpt of at most `limit` characters ends: after the last whole sentence
+    when that keeps most of the limit, else at the last word boundary."""
+    if len(text) <= limit:
+        return len(text)
+    sentence_ends = [m.end() for m in _SENTENCE_END.finditer(text, 0, limit)]
+    if sentence_ends and sentence_ends[-1] >= limit * 0.6:
+        return sentence_ends[-1]
+    space = text.rfind(" ", 0, limit + 1)
+    return space if space > limit // 2 else limit
+
+
+def _ellipsis(kept: str) -> str:
+    # A no-break space: the text part's wrapping must not leave "…" alone on a line.
+    return "\u00a0…" if kept.endswith((".", "!", "?")) else "…"
+
+
+def highlighted(text: str, highlights: Sequence[Highlight], *, field: str, end: int) -> Markup:
+    """`text[:end]` escaped, with the highlighted spans of `field` wrapped in <mark>.
+
+    Spans may overlap, be unsorted, or lie beyond the text (it changed since matching):
+    they are clamped, merged, and dropped when empty."""
+    marked: list[str] = []
+    position = 0
+    for start, stop in merged_spans(highlights, field=field, length=end):
+        marked += [escape(text[position:start]), _MARK_OPEN, escape(text[start:stop]), _MARK_CLOSE]
+        position = stop
+    marked.append(escape(text[position:end].rstrip(",;: ") if end < len(text) else text[position:]))
+    return Markup("").join(marked)
+
+
+def merged_spans(
+    highlights: Sequence[Highlight], *, field: str, length: int
+) -> list[tuple[int, int]]:
+    spans = sorted((max(h.start, 0), min(h.end, length)) for h in highlights if h.field == field)
+    merged: list[tuple[int, int]] = []
+    for start, stop in spans:
+        if start >= stop:
+            continue
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(stop, merged[-1][1]))
+        else:
+            merged.append((start, stop))
+    return merged
+
+
+def _preheader(items: Sequence[_Item]) -> str:
+    """The inbox preview: the first titles, which say more than any greeting."""
+    titles = " · ".join(item.plain_title for item in items[:PREHEADER_TITLES])
+    return titles if len(titles) <= PREHEADER_CHARS else titles[: PREHEADER_CHARS - 1] + "…"
