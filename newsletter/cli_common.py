@@ -47,6 +47,7 @@ def load_settings() -> Settings:
         force=True,
     )
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd: a line per command
     return settings
 
 

@@ -83,14 +83,8 @@ class _Item:
     why: tuple[str, ...]
     links: tuple[tuple[str, str], ...]  # (label, URL)
     feedback: PaperLinks | None
-
-    @property
-    def plain_title(self) -> str:
-        return self.title.striptags()
-
-    @property
-    def plain_excerpt(self) -> str:
-        return self.excerpt.striptags()
+    plain_title: str  # the same text, unmarked, for the plain-text part
+    plain_excerpt: str
 
 
 @functools.cache
@@ -280,7 +274,10 @@ def _item(match: Match, *, number: int, feedback: PaperLinks | None, limit: int)
     paper = match.paper
     abstract_end = excerpt_end(paper.abstract, limit=limit)
     excerpt = highlighted(paper.abstract, match.highlights, field="abstract", end=abstract_end)
+    plain_excerpt = paper.abstract
     if abstract_end < len(paper.abstract):
+        plain_excerpt = paper.abstract[:abstract_end].rstrip(",;: ")
+        plain_excerpt += _ellipsis(paper.abstract[:abstract_end])
         excerpt += _ellipsis(paper.abstract[:abstract_end])
     upvotes = paper.hf.upvotes if paper.hf is not None else None
     return _Item(
@@ -294,6 +291,8 @@ def _item(match: Match, *, number: int, feedback: PaperLinks | None, limit: int)
         why=match.why,
         links=_paper_links(paper),
         feedback=feedback,
+        plain_title=paper.title,
+        plain_excerpt=plain_excerpt,
     )
 
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from email.header import Header
 from email.utils import format_datetime, formataddr, make_msgid, parseaddr
+from functools import lru_cache
 
 import dkim
 
@@ -130,8 +131,10 @@ def build_message(
     )
 
 
+@lru_cache(maxsize=1024)
 def _encoded(name: str, value: str) -> str:
-    """RFC 2047 words for non-ASCII text, folded at whitespace to keep lines short."""
+    """RFC 2047 words for non-ASCII text, folded at whitespace to keep lines short.
+    Cached: subjects, From and List-Id repeat across a run's messages."""
     check_header(name, value)
     if value.isascii() and len(name) + len(value) < 76:
         return value
