@@ -21,6 +21,11 @@ def _engine() -> Engine:
     return make_engine(Settings().database_url)
 
 
+def _ours(name: str | None, type_: str, _parents: object) -> bool:
+    # APScheduler's job store keeps its own table in the same database.
+    return not (type_ == "table" and name == "apscheduler_jobs")
+
+
 def run_migrations_online() -> None:
     with _engine().connect() as connection:
         context.configure(
@@ -28,6 +33,7 @@ def run_migrations_online() -> None:
             target_metadata=target_metadata,
             render_as_batch=connection.dialect.name == "sqlite",
             compare_type=True,
+            include_name=_ours,
         )
         with context.begin_transaction():
             context.run_migrations()

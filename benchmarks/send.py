@@ -73,7 +73,8 @@ def start_sink(port: int) -> subprocess.Popen[str]:
         stdout=subprocess.PIPE,
         text=True,
     )
-    assert sink.stdout is not None and sink.stdout.readline().strip() == "ready"
+    assert sink.stdout is not None
+    assert sink.stdout.readline().strip() == "ready"
     return sink
 
 
@@ -108,7 +109,8 @@ def seed(database_url: str, subscribers: int) -> None:
             session.execute(
                 insert(InterestProfileRow),
                 [
-                    {"subscriber_id": i, "description": " ".join(rng.sample(words, rng.randint(4, 10))),
+                    {"subscriber_id": i,
+                     "description": " ".join(rng.sample(words, rng.randint(4, 10))),
                      "keywords": rng.sample(words, rng.randint(0, 2))}
                     for i in ids
                 ],

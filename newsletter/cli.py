@@ -12,7 +12,7 @@ import typer
 from rich.progress import Progress
 from rich.table import Table
 
-from newsletter import cli_mail
+from newsletter import cli_mail, cli_ops, scheduler
 from newsletter.cli_common import OutputFormat, err, fail, load_settings, out, parse_day
 from newsletter.config import Settings
 from newsletter.db import migrations
@@ -33,6 +33,7 @@ papers_app = typer.Typer(no_args_is_help=True, help="Papers in the database.")
 app.add_typer(db_app, name="db")
 app.add_typer(papers_app, name="papers")
 cli_mail.register(app)
+cli_ops.register(app)
 
 
 @db_app.command("upgrade")
@@ -206,10 +207,12 @@ def run(
     host: Annotated[str, typer.Option()] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
 ) -> None:
-    """Migrate the database, then serve the whole service (with the development mail sink
-    when no SMTP relay is configured)."""
+    """Migrate the database, then serve the whole service: the web app, the scheduler (fetch,
+    dispatch at each subscriber's hour, send) and, when no SMTP relay is configured, the
+    development mail sink."""
     settings = load_settings()
-    migrations.upgrade(make_engine(settings.database_url))
+    engine = make_engine(settings.database_url)
+    migrations.upgrade(engine)
     sink = None
     if settings.uses_mail_sink:
         sink = start_sink(settings.mail_sink_dir, port=settings.mail_sink_port)
@@ -218,9 +221,11 @@ def run(
             f"{settings.mail_sink_dir} and shown at {settings.base_url}/dev/mail",
             highlight=False,
         )
+    jobs = scheduler.start(scheduler.Runtime(settings, session_factory(engine)), engine=engine)
     try:
         _serve(settings, host=host, port=port)
     finally:
+        jobs.shutdown(wait=False)
         if sink is not None:
             sink.stop()
 

@@ -14,9 +14,10 @@ from rich.logging import RichHandler
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from newsletter.config import Settings
+from newsletter.config import LogFormat, Settings
 from newsletter.db import migrations
 from newsletter.db.engine import make_engine, session_factory
+from newsletter.logs import JsonFormatter
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
@@ -40,11 +41,12 @@ def load_settings() -> Settings:
             f"{'.'.join(str(p) for p in e['loc']) or 'settings'}: {e['msg']}" for e in exc.errors()
         )
         fail(f"invalid settings: {problems}", code=2)
+    handler: logging.Handler = RichHandler(console=err, show_path=False)
+    if settings.log_format is LogFormat.JSON:
+        handler = logging.StreamHandler()
+        handler.setFormatter(JsonFormatter())
     logging.basicConfig(
-        level=settings.log_level.upper(),
-        format="%(message)s",
-        handlers=[RichHandler(console=err, show_path=False)],
-        force=True,
+        level=settings.log_level.upper(), format="%(message)s", handlers=[handler], force=True
     )
     logging.getLogger("alembic").setLevel(logging.WARNING)
     logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd: a line per command

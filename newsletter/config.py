@@ -27,6 +27,11 @@ class Environment(StrEnum):
     PRODUCTION = "production"
 
 
+class LogFormat(StrEnum):
+    TEXT = "text"
+    JSON = "json"
+
+
 class SmtpSecurity(StrEnum):
     NONE = "none"
     STARTTLS = "starttls"
@@ -55,6 +60,9 @@ class Settings(BaseSettings):
     )
     timezone: str = Field("UTC", description="Default time zone for new subscribers.")
     log_level: str = Field("INFO", description="Python logging level.")
+    log_format: LogFormat = Field(
+        LogFormat.TEXT, description="`text` for people, `json` for one JSON object per line."
+    )
 
     smtp_host: str | None = Field(
         None, description="SMTP relay; unset means the built-in development mail sink."
@@ -91,7 +99,7 @@ class Settings(BaseSettings):
     )
     send_batch_size: int = Field(200, ge=1, le=10_000, description="Outbox rows claimed at once.")
     send_lease_seconds: int = Field(
-        600, ge=30, description="A row `sending` this long (its worker died) is sent again."
+        600, ge=5, description="A row `sending` this long (its worker died) is sent again."
     )
     send_retry_minutes: float = Field(
         5.0, gt=0, description="First retry of a deferred mail; doubles per attempt (max 6 h)."
@@ -102,6 +110,19 @@ class Settings(BaseSettings):
     send_max_error_rate: float = Field(
         0.2, gt=0, le=1, description="Pause a run when more of its mails than this fail."
     )
+    catch_up_days: int = Field(
+        1, ge=0, le=7, description="After downtime, also queue the digests of this many past days."
+    )
+    scheduler_sends: bool = Field(
+        True, description="`newsletter run` also sends; false when `newsletter worker`s do."
+    )
+    worker_poll_seconds: float = Field(
+        5.0, gt=0, description="How often an idle `newsletter worker` looks for due mail."
+    )
+    bounce_soft_limit: int = Field(
+        3, ge=1, le=100, description="Soft bounces within the window that suppress an address."
+    )
+    bounce_window_days: int = Field(14, ge=1, le=365, description="Window for soft bounces.")
     mail_sink_port: int = Field(
         8025, ge=1, le=65535, description="Port of the built-in development mail sink."
     )

@@ -4,7 +4,7 @@ one digest each. Rendering and sending happen later, per message, in the sender.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from itertools import islice
@@ -14,7 +14,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from newsletter.db import outbox
 from newsletter.db.embeddings import DbEmbeddingCache
 from newsletter.db.papers import digest_candidates, papers_by_id
-from newsletter.db.subscribers import DueSubscriber, Frequency, due_subscribers, example_paper_ids
+from newsletter.db.subscribers import (
+    DueSlot,
+    DueSubscriber,
+    Frequency,
+    due_subscribers,
+    example_paper_ids,
+)
 from newsletter.matching.ranker import Match, Ranker
 from newsletter.matching.semantic import Embedder
 
@@ -42,6 +48,10 @@ class DigestOptions:
     quiet_day: bool  # send a short note when nothing matched (default: no mail at all)
     new_message_id: Callable[[], str]
     dry_run: bool = False
+    # Days of papers a daily digest draws from, ending with its own day. The scheduler uses
+    # 2, so a reader whose morning falls before the day's listing still gets yesterday's
+    # (what they already received is never sent again).
+    window_days: int = 1
 
 
 def queue_digests(
@@ -52,11 +62,39 @@ def queue_digests(
     embedder: Embedder | None,
     now: datetime,
     progress: Callable[[int], None] = lambda _: None,
+    slots: Sequence[DueSlot] | None = None,
 ) -> DigestReport:
-    """Queue `day`'s digest for every due subscriber; running it again queues only the
-    subscribers that are still missing one (the outbox is unique per subscriber and day)."""
+    """Queue `day`'s digest for every due subscriber (only those in `slots` when given);
+    running it again queues only the subscribers still missing one (the outbox is unique
+    per subscriber and day)."""
+    report = DigestReport(day=day, candidates=0)
+    with sessions() as reader:
+        subscribers = due_subscribers(reader, day=day, slots=slots)
+        chunk = list(islice(subscribers, CHUNK))
+        if not chunk:  # the usual case for the scheduler's frequent dispatch ticks
+            return report
+        ranker_for = _rankers(sessions, day=day, options=options, embedder=embedder)
+        report.candidates = len(ranker_for(Frequency.DAILY).papers)
+        while chunk:
+            digests = _match_chunk(
+                chunk, day=day, sessions=sessions, ranker_for=ranker_for, options=options
+            )
+            _tally(report, chunk, digests, quiet_day=options.quiet_day)
+            if not options.dry_run:
+                with sessions.begin() as writer:
+                    outbox.enqueue(writer, _worth_queueing(digests, options), now=now)
+            progress(len(chunk))
+            chunk = list(islice(subscribers, CHUNK))
+    return report
+
+
+def _rankers(
+    sessions: sessionmaker[Session], *, day: date, options: DigestOptions, embedder: Embedder | None
+) -> Callable[[Frequency], Ranker]:
+    """A ranker per frequency over its window of papers, built on first use."""
     with sessions() as session:
-        daily = digest_candidates(session, first=day, last=day)
+        first = day - timedelta(days=options.window_days - 1)
+        daily = digest_candidates(session, first=first, last=day)
         if not daily:
             raise NoPapersError(f"no papers stored for {day}: run `newsletter fetch` first")
         known = list(papers_by_id(session, sorted(example_paper_ids(session))).values())
@@ -74,19 +112,7 @@ def queue_digests(
             )
         return rankers[frequency]
 
-    report = DigestReport(day=day, candidates=len(daily))
-    with sessions() as reader:
-        subscribers = due_subscribers(reader, day=day)
-        while chunk := list(islice(subscribers, CHUNK)):
-            digests = _match_chunk(
-                chunk, day=day, sessions=sessions, ranker_for=ranker_for, options=options
-            )
-            _tally(report, chunk, digests, quiet_day=options.quiet_day)
-            if not options.dry_run:
-                with sessions.begin() as writer:
-                    outbox.enqueue(writer, _worth_queueing(digests, options), now=now)
-            progress(len(chunk))
-    return report
+    return ranker_for
 
 
 def _match_chunk(

@@ -40,6 +40,12 @@ class Links:
     def view(self, who: Recipient, day: date) -> str:
         return self._url("digest", Purpose.VIEW, who, day.isoformat())
 
+    def feed(self, who: Recipient) -> str:
+        token = self.tokens.make(
+            Purpose.FEED, subscriber_id=who.subscriber_id, token_key=who.token_key
+        )
+        return f"{self.base_url}/feed/{token}.xml"
+
     def feedback(self, who: Recipient) -> str:
         """The base of "more/less like this" links: the token says who, the query which
         paper and which way (one signature per mail instead of two per paper)."""

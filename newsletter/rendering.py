@@ -181,6 +181,18 @@ def render_welcome(
     return _email("welcome", preheader=preheader, **frame)
 
 
+def render_manage_link(
+    *, recipient: str, preferences_url: str, unsubscribe_url: str, sender: Sender
+) -> RenderedEmail:
+    """For a subscribe form sent for an address already subscribed: the way in, by mail,
+    so the form itself reveals nothing about who subscribes."""
+    subject = f"Your subscription to {sender.list_name}"
+    frame = _frame(subject=subject, recipient=recipient, sender=sender)
+    frame.update(preferences_url=preferences_url, unsubscribe_url=unsubscribe_url)
+    preheader = "You are already subscribed: change your interests or unsubscribe here."
+    return _email("manage", preheader=preheader, **frame)
+
+
 def digest_subject(count: int, day: date) -> str:
     return f"{digest_headline(count)} — {short_date(day)}"
 

@@ -19,12 +19,26 @@ def compose() -> dict[str, Any]:
 
 def test_services_and_order() -> None:
     services = compose()["services"]
-    assert set(services) >= {"db", "migrate", "app", "mailpit"}
+    assert set(services) >= {"db", "migrate", "app", "worker", "mailpit"}
     assert services["migrate"]["depends_on"]["db"]["condition"] == "service_healthy"
     app_deps = services["app"]["depends_on"]
     assert app_deps["migrate"]["condition"] == "service_completed_successfully"
     assert services["migrate"]["command"] == ["newsletter", "db", "upgrade"]
-    assert all("healthcheck" in services[name] for name in ("db", "app"))
+    assert all("healthcheck" in services[name] for name in ("db", "app", "worker"))
+    assert services["app"]["command"][:2] == ["newsletter", "run"]
+    assert services["worker"]["command"][:2] == ["newsletter", "worker"]
+    worker_deps = services["worker"]["depends_on"]
+    assert worker_deps["migrate"]["condition"] == "service_completed_successfully"
+
+
+def test_workers_scale_and_the_scheduler_leaves_sending_to_them() -> None:
+    services = compose()["services"]
+    # --scale needs a service without a fixed name or published port.
+    assert "container_name" not in services["worker"]
+    assert "ports" not in services["worker"]
+    assert services["worker"]["environment"] == services["app"]["environment"]
+    assert services["app"]["environment"]["NEWSLETTER_SCHEDULER_SENDS"] == "false"
+    assert services["worker"]["stop_grace_period"]
 
 
 def test_configuration_only_through_known_environment_variables() -> None:

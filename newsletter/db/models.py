@@ -103,6 +103,9 @@ class SubscriberRow(Base):
     frequency: Mapped[str] = mapped_column(String(8), default="daily")  # or "weekly"
     send_weekday: Mapped[int] = mapped_column(Integer, default=0)  # weekly: 0 = Monday
     suppressed_reason: Mapped[str | None] = mapped_column(Text)  # why mail stopped (bounce)
+    # When the last confirmation (or "manage your subscription") mail went out: at most one
+    # per address per cooldown, however often the form is submitted.
+    confirmation_sent_at: Mapped[datetime | None]
 
     profile: Mapped[InterestProfileRow | None] = relationship(
         back_populates="subscriber", cascade="all, delete-orphan", uselist=False
@@ -185,3 +188,21 @@ class SentPaperRow(Base):
     paper_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     outbox_id: Mapped[int] = mapped_column(ForeignKey("outbox.id", ondelete="CASCADE"), index=True)
     sent_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class BounceEventRow(Base):
+    """A bounce, delay, complaint or auto-reply report, kept before anything acts on it."""
+
+    __tablename__ = "bounce_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # Hash of the report and recipient: ingesting the same mailbox twice records nothing new.
+    fingerprint: Mapped[str] = mapped_column(String(64), unique=True)
+    recipient: Mapped[str] = mapped_column(String(320), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str | None] = mapped_column(String(16))
+    diagnostic: Mapped[str] = mapped_column(Text, default="")
+    message_id: Mapped[str | None] = mapped_column(String(255))
+    reported_at: Mapped[datetime | None]
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
+    action: Mapped[str] = mapped_column(String(32), default="recorded")  # what it led to

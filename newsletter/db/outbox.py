@@ -347,3 +347,46 @@ def sent_paper_ids(
         for subscriber_id, paper_id in rows:
             found.setdefault(subscriber_id, set()).add(paper_id)
     return found
+
+
+def subscriber_digest(
+    session: Session, *, subscriber: SubscriberRow, day: date
+) -> ClaimedDigest | None:
+    """The subscriber's digest for `day`, to show it again ("view in browser")."""
+    row = session.scalar(
+        select(OutboxRow).where(
+            OutboxRow.subscriber_id == subscriber.id, OutboxRow.digest_date == day
+        )
+    )
+    return None if row is None else _as_digest(row, subscriber)
+
+
+def subscriber_digests(
+    session: Session, *, subscriber: SubscriberRow, limit: int
+) -> list[ClaimedDigest]:
+    """Digests sent or queued for the subscriber (not cancelled or empty), newest first."""
+    rows = session.scalars(
+        select(OutboxRow)
+        .where(
+            OutboxRow.subscriber_id == subscriber.id,
+            OutboxRow.state.not_in((State.CANCELLED.value, State.SKIPPED.value)),
+        )
+        .order_by(OutboxRow.digest_date.desc(), OutboxRow.id.desc())
+        .limit(limit)
+    )
+    return [_as_digest(row, subscriber) for row in rows]
+
+
+def _as_digest(row: OutboxRow, subscriber: SubscriberRow) -> ClaimedDigest:
+    return ClaimedDigest(
+        outbox_id=row.id,
+        subscriber_id=subscriber.id,
+        email=subscriber.email,
+        token_key=subscriber.token_key,
+        subscriber_status=subscriber.status,
+        digest_date=row.digest_date,
+        message_id=row.message_id,
+        content=row.content,
+        attempts=row.attempts,
+        created_at=row.created_at,
+    )

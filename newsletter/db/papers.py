@@ -144,3 +144,11 @@ def digest_candidates(session: Session, *, first: date, last: date) -> list[Pape
 
 def papers_by_id(session: Session, ids: Sequence[str]) -> dict[str, Paper]:
     return {paper_id: to_paper(row) for paper_id, row in _rows_by_id(session, ids).items()}
+
+
+def latest_day(session: Session) -> date | None:
+    """The most recent day with papers announced or featured (the subscribe page's preview)."""
+    announced = session.scalar(select(func.max(PaperRow.announced_on)))
+    featured = session.scalar(select(func.max(PaperRow.hf_daily_date)))
+    days = [day for day in (announced, featured) if day is not None]
+    return max(days) if days else None

@@ -87,7 +87,7 @@ def build_message(
     identity: MailIdentity,
     recipient: str,
     message_id: str,
-    unsubscribe_url: str,
+    unsubscribe_url: str | None,
     sent_at: datetime,
 ) -> bytes:
     """The message as sent: multipart/alternative (text, then HTML), UTF-8 bodies in
@@ -98,7 +98,7 @@ def build_message(
     stdlib still encodes what needs care (RFC 2047 headers, dates, quoted-printable via
     binascii); tests parse the result back with `email` and check every header rule.
     """
-    if not unsubscribe_url.startswith(("https://", "http://")):
+    if unsubscribe_url is not None and not unsubscribe_url.startswith(("https://", "http://")):
         raise HeaderError(f"List-Unsubscribe needs an http(s) URL, got {unsubscribe_url!r}")
     if not recipient.isascii():
         raise HeaderError(f"recipient {recipient!r} is not ASCII (addresses are stored in ASCII)")
@@ -109,9 +109,10 @@ def build_message(
         "Date": format_datetime(sent_at),
         "Message-ID": message_id,
         "List-Id": identity.list_id,
-        "List-Unsubscribe": f"<{unsubscribe_url}>",
-        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
     }
+    if unsubscribe_url is not None:  # None: a transactional mail (confirmation, welcome)
+        headers["List-Unsubscribe"] = f"<{unsubscribe_url}>"
+        headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     boundary = f"=_digest_{secrets.token_hex(12)}"
     lines = [f"{name}: {_encoded(name, value)}" for name, value in headers.items()]
     lines += [

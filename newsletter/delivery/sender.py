@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -24,6 +25,7 @@ from newsletter.delivery.ratelimit import TokenBucket
 from newsletter.delivery.replies import Classification, Reply, Verdict, classify
 from newsletter.delivery.smtp import SmtpPool
 from newsletter.domain import Paper
+from newsletter.metrics import MAILS, SEND_SECONDS
 
 log = logging.getLogger(__name__)
 MAX_RETRY_DELAY = timedelta(hours=6)
@@ -131,9 +133,11 @@ class Sender:
             )
             self._count(Verdict.FAILED)
             return
+        started = time.perf_counter()
         reply = await self.pool.send(
             envelope_from=self.envelope_from, recipient=digest.email, data=data
         )
+        SEND_SECONDS.observe(time.perf_counter() - started)
         self._record(digest, reply, classify(reply))
 
     def _record(self, digest: ClaimedDigest, reply: Reply, verdict: Classification) -> None:
@@ -174,6 +178,7 @@ class Sender:
 
     def _count(self, verdict: Verdict) -> None:
         self.report.counts[verdict.value] += 1
+        MAILS.labels(verdict.value).inc()
         self.on_outcome(verdict)
         attempted = self.report.attempted
         if (

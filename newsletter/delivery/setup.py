@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import fcntl
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from sqlalchemy import make_url
 from sqlalchemy.orm import Session, sessionmaker
@@ -83,6 +86,31 @@ def send_policy(settings: Settings) -> SendPolicy:
     )
 
 
+class SenderBusy(RuntimeError):
+    """Another process is sending from this SQLite database."""
+
+
+@contextmanager
+def _only_sender(settings: Settings) -> Iterator[None]:
+    """On SQLite, one sending process at a time (an OS file lock next to the database):
+    a new SQLite run retries rows left `sending` at once, which is only safe when no
+    other process can be sending them. PostgreSQL workers share the queue instead."""
+    url = make_url(settings.database_url)
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        yield
+        return
+    lock_path = Path(f"{url.database}.send.lock")
+    with lock_path.open("a") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise SenderBusy(f"another process is sending from {url.database}") from None
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
 async def send_all(
     settings: Settings,
     *,
@@ -96,6 +124,20 @@ async def send_all(
     limit = settings.smtp_rate_limit if rate is None else rate
     limiter = TokenBucket(limit or None, burst=max(1, int(limit or 1)))
     size = concurrency or settings.smtp_concurrency
+    with _only_sender(settings):
+        return await _send(settings, sessions=sessions, clock=clock, size=size,
+                           limiter=limiter, on_outcome=on_outcome)  # fmt: skip
+
+
+async def _send(
+    settings: Settings,
+    *,
+    sessions: sessionmaker[Session],
+    clock: Callable[[], datetime],
+    size: int,
+    limiter: TokenBucket,
+    on_outcome: Callable[[Verdict], None],
+) -> SendReport:
     identity = mail_identity(settings)
     async with SmtpPool(smtp_config(settings), size=size, limiter=limiter) as pool:
         sender = Sender(

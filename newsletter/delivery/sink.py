@@ -62,6 +62,8 @@ def list_mail(directory: Path, *, limit: int = 50) -> list[StoredMail]:
 
 
 def read_mail(directory: Path, key: str) -> EmailMessage | None:
+    if not directory.exists():  # nothing has arrived yet: Maildir() would raise
+        return None
     box = mailbox.Maildir(directory, create=False)
     try:
         data = box.get_bytes(key)
@@ -77,6 +79,8 @@ def _summary(key: str, data: bytes) -> StoredMail:
         sent = parsedate_to_datetime(str(message["Date"])) if message["Date"] else None
     except (TypeError, ValueError):
         sent = None
+    if sent is not None and sent.tzinfo is None:  # "-0000": UTC, sender's zone unknown
+        sent = sent.replace(tzinfo=UTC)
     return StoredMail(
         key=key,
         to=str(message["To"] or ""),

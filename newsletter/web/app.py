@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
+import time
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Annotated
 
 from fastapi import FastAPI, Query, Request
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
@@ -16,17 +20,73 @@ from sqlalchemy.orm import Session, sessionmaker
 from newsletter import __version__
 from newsletter.config import Settings
 from newsletter.db.papers import list_papers
+from newsletter.delivery import setup
+from newsletter.delivery.transactional import Mailer, smtp_mailer
 from newsletter.domain import paper_json
+from newsletter.links import Links
+from newsletter.matching.semantic import Embedder
+from newsletter.tokens import Tokens
+from newsletter.web.api import InvalidInput, api_router, invalid_handler
+from newsletter.web.context import PageError, Web, WebLimits
 from newsletter.web.dev_mail import dev_mail_router
+from newsletter.web.feeds import feeds_router
+from newsletter.web.manage import manage_router
+from newsletter.web.preview import Previewer
+from newsletter.web.security import Csrf, SecurityMiddleware
+from newsletter.web.subscribe import subscribe_router
 
-TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates"
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATES_DIR = ROOT / "templates"
+STATIC_DIR = ROOT / "static"
 
 
-def create_app(settings: Settings, *, sessions: sessionmaker[Session]) -> FastAPI:
+def create_app(
+    settings: Settings,
+    *,
+    sessions: sessionmaker[Session],
+    mailer: Mailer | None = None,
+    embedder: Embedder | None = None,
+    clock: Callable[[], float] = time.time,
+    limits: WebLimits | None = None,
+) -> FastAPI:
+    """`mailer` defaults to SMTP as configured; `embedder` (optional) makes the subscribe
+    page's preview semantic like the digest; `clock` drives tokens, CSRF and rate limits."""
+    limits = limits or WebLimits()
     app = FastAPI(title="newsletter", version=__version__)
     templates = Jinja2Templates(directory=TEMPLATES_DIR)
+    secret = settings.secret_key.get_secret_value()
+    tokens = Tokens(secret, clock=clock)
+    links = Links(base_url=settings.base_url, tokens=tokens)
+    csrf = Csrf(secret, https=settings.base_url.startswith("https://"), clock=clock)
+    web = Web(
+        settings=settings,
+        sessions=sessions,
+        templates=templates,
+        tokens=tokens,
+        links=links,
+        composer=dataclasses.replace(setup.composer(settings), links=links),
+        mailer=mailer or smtp_mailer(settings),
+        csrf=csrf,
+        previewer=Previewer(sessions, embedder, limit=settings.digest_max_papers),
+        limits=limits,
+        clock=clock,
+    )
+    app.add_middleware(SecurityMiddleware, csrf=csrf, max_body=limits.max_body_bytes)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     if settings.uses_mail_sink:
         app.include_router(dev_mail_router(settings.mail_sink_dir, templates))
+    app.include_router(subscribe_router(web))
+    app.include_router(manage_router(web))
+    app.include_router(feeds_router(web))
+    app.include_router(api_router(web))
+
+    app.add_exception_handler(InvalidInput, invalid_handler)
+
+    @app.exception_handler(PageError)
+    def page_error(request: Request, exc: PageError) -> Response:
+        if request.url.path.startswith("/api/"):
+            return JSONResponse({"detail": exc.message}, status_code=exc.status)
+        return web.notice(request, exc.title, exc.message, status=exc.status)
 
     @app.get("/healthz")
     def healthz() -> JSONResponse:
@@ -36,20 +96,6 @@ def create_app(settings: Settings, *, sessions: sessionmaker[Session]) -> FastAP
         except SQLAlchemyError as exc:
             return JSONResponse({"status": "error", "database": str(exc)[:200]}, status_code=503)
         return JSONResponse({"status": "ok", "database": "ok"})
-
-    @app.get("/", response_class=HTMLResponse)
-    def index(request: Request) -> HTMLResponse:
-        with sessions() as session:
-            papers = list_papers(session, limit=50)
-        return templates.TemplateResponse(
-            request,
-            "index.html",
-            {
-                "papers": papers,
-                "base_url": settings.base_url,
-                "mail_sink": settings.uses_mail_sink,
-            },
-        )
 
     @app.get("/api/papers")
     def api_papers(

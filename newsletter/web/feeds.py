@@ -1,0 +1,109 @@
+"""A subscriber's papers outside the mailbox: the personal Atom feed and "view in browser"."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from collections.abc import Sequence
+from datetime import date, datetime
+
+from fastapi import APIRouter
+from fastapi.responses import HTMLResponse, Response
+
+from newsletter.db.outbox import ClaimedDigest, subscriber_digest, subscriber_digests
+from newsletter.db.papers import papers_by_id
+from newsletter.domain import Paper
+from newsletter.tokens import Purpose
+from newsletter.web.context import PageError, Web
+
+ATOM = "http://www.w3.org/2005/Atom"
+# The mail's HTML is shown as the recipient's client would: no scripts, no forms.
+_SANDBOXED = "sandbox allow-popups; default-src 'none'; style-src 'unsafe-inline'; img-src data:"
+
+
+def atom_feed(
+    *, feed_id: str, title: str, self_url: str, digests: Sequence[ClaimedDigest],
+    papers: dict[str, Paper], now: datetime,
+) -> bytes:  # fmt: skip
+    """Atom (RFC 4287): one entry per paper, newest digest first. ElementTree escapes."""
+    ET.register_namespace("", ATOM)
+    feed = ET.Element(f"{{{ATOM}}}feed")
+    _text(feed, "id", feed_id)
+    _text(feed, "title", title)
+    updated = digests[0].created_at if digests else now
+    _text(feed, "updated", updated.isoformat())
+    ET.SubElement(feed, f"{{{ATOM}}}link", rel="self", href=self_url)
+    _text(ET.SubElement(feed, f"{{{ATOM}}}author"), "name", title)
+    seen: set[str] = set()
+    for digest in digests:
+        for item in digest.content:
+            paper = papers.get(item["id"])
+            if paper is None or paper.id in seen:
+                continue
+            seen.add(paper.id)
+            _entry(feed, paper, why=item.get("why") or [], updated=digest.created_at)
+    data: bytes = ET.tostring(feed, encoding="utf-8", xml_declaration=True)
+    return data
+
+
+def _entry(feed: ET.Element, paper: Paper, *, why: list[str], updated: datetime) -> None:
+    entry = ET.SubElement(feed, f"{{{ATOM}}}entry")
+    _text(entry, "id", f"urn:arxiv:{paper.id}")
+    _text(entry, "title", paper.title)
+    _text(entry, "updated", updated.isoformat())
+    url = paper.abs_url or f"https://arxiv.org/abs/{paper.id}"
+    ET.SubElement(entry, f"{{{ATOM}}}link", rel="alternate", href=url)
+    for name in paper.authors[:20] or ("Unknown",):
+        _text(ET.SubElement(entry, f"{{{ATOM}}}author"), "name", name)
+    for category in paper.categories:
+        ET.SubElement(entry, f"{{{ATOM}}}category", term=category)
+    summary = paper.abstract if not why else f"{'; '.join(why)}\n\n{paper.abstract}"
+    _text(entry, "summary", summary)
+
+
+def _text(parent: ET.Element, tag: str, value: str) -> None:
+    # XML 1.0 has no place for most control characters; a stray one would break the feed.
+    clean = "".join(ch for ch in value if ch in "\t\n\r" or ord(ch) >= 0x20)
+    ET.SubElement(parent, f"{{{ATOM}}}{tag}").text = clean
+
+
+def feeds_router(web: Web) -> APIRouter:
+    router = APIRouter(include_in_schema=False)
+
+    @router.get("/feed/{token}.xml")
+    def feed(token: str) -> Response:
+        with web.sessions() as session:
+            row, _ = web.subscriber(session, Purpose.FEED, token)
+            digests = subscriber_digests(session, subscriber=row, limit=web.limits.feed_digests)
+            ids = sorted({item["id"] for d in digests for item in d.content})
+            papers = papers_by_id(session, ids)
+            who = web.recipient(row)
+        body = atom_feed(
+            feed_id=f"{web.settings.base_url}/feed/{row.id}",
+            title=f"{web.composer.sender.list_name}: your papers",
+            self_url=web.links.feed(who),
+            digests=digests,
+            papers=papers,
+            now=web.now(),
+        )
+        return Response(body, media_type="application/atom+xml; charset=utf-8")
+
+    @router.get("/digest/{token}", response_class=HTMLResponse)
+    def view(token: str) -> HTMLResponse:
+        with web.sessions() as session:
+            row, claims = web.subscriber(session, Purpose.VIEW, token)
+            day = _day(claims.extra)
+            digest = subscriber_digest(session, subscriber=row, day=day)
+            if digest is None:
+                raise PageError(404, "No digest that day", "Nothing was sent to you that day.")
+            papers = papers_by_id(session, digest.paper_ids)
+        rendered = web.composer.render(digest, papers)
+        return HTMLResponse(rendered.html, headers={"Content-Security-Policy": _SANDBOXED})
+
+    return router
+
+
+def _day(extra: tuple[object, ...]) -> date:
+    try:
+        return date.fromisoformat(str(extra[0]))
+    except (IndexError, ValueError):
+        raise PageError(400, "This link is not valid", "It names no day.") from None
