@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
@@ -223,7 +224,7 @@ def run(
         )
     jobs = scheduler.start(scheduler.Runtime(settings, session_factory(engine)), engine=engine)
     try:
-        _serve(settings, host=host, port=port)
+        _serve(settings, host=host, port=port, scheduler_alive=lambda: bool(jobs.running))
     finally:
         jobs.shutdown(wait=False)
         if sink is not None:
@@ -239,10 +240,17 @@ def serve(
     _serve(load_settings(), host=host, port=port)
 
 
-def _serve(settings: Settings, *, host: str, port: int) -> None:
+def _serve(
+    settings: Settings,
+    *,
+    host: str,
+    port: int,
+    scheduler_alive: Callable[[], bool] | None = None,
+) -> None:
     import uvicorn
 
     from newsletter.web.app import create_app
 
     engine = make_engine(settings.database_url)
-    uvicorn.run(create_app(settings, sessions=session_factory(engine)), host=host, port=port)
+    web = create_app(settings, sessions=session_factory(engine), scheduler_alive=scheduler_alive)
+    uvicorn.run(web, host=host, port=port)

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from newsletter.config import Settings
 from newsletter.db.engine import session_factory
 from newsletter.db.papers import store_papers
+from newsletter.metrics import MAILS
 from newsletter.web.app import create_app
 from tests.factories import arxiv_paper
 
@@ -41,6 +42,36 @@ async def test_healthz_reports_unreachable_database(settings: Settings) -> None:
         response = await web.get("/healthz")
     assert response.status_code == 503
     assert response.json()["status"] == "error"
+
+
+async def test_healthz_reports_a_stopped_scheduler(
+    settings: Settings, sessions: sessionmaker[Session]
+) -> None:
+    for alive, code in ((True, 200), (False, 503)):
+        app = create_app(settings, sessions=sessions, scheduler_alive=lambda alive=alive: alive)
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as web:
+            response = await web.get("/healthz")
+        assert response.status_code == code
+        assert response.json()["scheduler"] == ("ok" if alive else "stopped")
+
+
+async def test_metrics_are_served_in_prometheus_format(
+    settings: Settings, sessions: sessionmaker[Session]
+) -> None:
+    MAILS.labels("sent").inc()
+    async with client(settings, sessions) as web:
+        response = await web.get("/metrics")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain")
+    for name in (
+        "newsletter_mails_total",
+        "newsletter_digests_queued_total",
+        "newsletter_papers_fetched_total",
+        "newsletter_send_seconds_bucket",
+    ):
+        assert name in response.text
+    assert 'newsletter_mails_total{outcome="sent"}' in response.text
 
 
 async def test_index_lists_papers_with_titles_escaped(

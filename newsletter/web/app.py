@@ -13,6 +13,7 @@ from fastapi import FastAPI, Query, Request
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -48,9 +49,11 @@ def create_app(
     embedder: Embedder | None = None,
     clock: Callable[[], float] = time.time,
     limits: WebLimits | None = None,
+    scheduler_alive: Callable[[], bool] | None = None,
 ) -> FastAPI:
     """`mailer` defaults to SMTP as configured; `embedder` (optional) makes the subscribe
-    page's preview semantic like the digest; `clock` drives tokens, CSRF and rate limits."""
+    page's preview semantic like the digest; `clock` drives tokens, CSRF and rate limits;
+    `scheduler_alive` (given by `newsletter run`) makes /healthz check the scheduler too."""
     limits = limits or WebLimits()
     app = FastAPI(title="newsletter", version=__version__)
     templates = Jinja2Templates(directory=TEMPLATES_DIR)
@@ -90,12 +93,21 @@ def create_app(
 
     @app.get("/healthz")
     def healthz() -> JSONResponse:
+        report = {"status": "ok", "database": "ok"}
         try:
             with sessions() as session:
                 session.execute(text("SELECT 1"))
         except SQLAlchemyError as exc:
-            return JSONResponse({"status": "error", "database": str(exc)[:200]}, status_code=503)
-        return JSONResponse({"status": "ok", "database": "ok"})
+            report.update(status="error", database=str(exc)[:200])
+        if scheduler_alive is not None:
+            report["scheduler"] = "ok" if scheduler_alive() else "stopped"
+            if report["scheduler"] != "ok":
+                report["status"] = "error"
+        return JSONResponse(report, status_code=200 if report["status"] == "ok" else 503)
+
+    @app.get("/metrics", include_in_schema=False)
+    def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     @app.get("/api/papers")
     def api_papers(
