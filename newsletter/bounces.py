@@ -55,6 +55,8 @@ from email.utils import getaddresses, parseaddr, parsedate_to_datetime
 from enum import StrEnum
 from pathlib import Path
 
+from newsletter.delivery.replies import MAILBOX_GONE
+
 log = logging.getLogger(__name__)
 
 MAX_DIAGNOSTIC_CHARS = 500
@@ -90,7 +92,7 @@ class _Finding:
     diagnostic: str
 
 
-_HARD_STATUSES = frozenset({"5.1.1", "5.1.2", "5.1.3", "5.1.6", "5.1.10", "5.4.4"})
+_HARD_STATUSES = MAILBOX_GONE  # the same codes suppress an address at SMTP time
 _NOT_EVENTS = frozenset({"delivered", "relayed", "expanded"})
 _COMPLAINT_TYPES = frozenset({"abuse", "fraud"})
 _DSN_TYPES = frozenset({"message/delivery-status", "message/global-delivery-status"})
