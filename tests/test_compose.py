@@ -60,5 +60,5 @@ def test_no_secret_literals_in_the_file() -> None:
 
 def test_dockerfile_copies_what_the_app_reads() -> None:
     dockerfile = (ROOT / "Dockerfile").read_text()
-    for path in ("newsletter", "alembic", "templates", "pyproject.toml"):
+    for path in ("newsletter", "alembic", "templates", "static", "pyproject.toml"):
         assert f"COPY {path}" in dockerfile
