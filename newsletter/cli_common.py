@@ -50,6 +50,7 @@ def load_settings() -> Settings:
     )
     logging.getLogger("alembic").setLevel(logging.WARNING)
     logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd: a line per command
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # a line per job run
     return settings
 
 
