@@ -378,3 +378,12 @@ def test_dkim_fails_with_another_key(dkim_key: DkimKey, tmp_path: Path) -> None:
     )
     signer = DkimSigner(selector=SELECTOR, domain=DOMAIN, private_key=other.read_bytes())
     assert not verify(signer.sign(build()), dkim_key)
+
+
+def test_list_unsubscribe_stays_on_its_header_line() -> None:
+    url = "https://digest.example.org/unsubscribe/" + "A" * 150
+    line = next(
+        line for line in build(unsubscribe_url=url).split(b"\r\n")
+        if line.startswith(b"List-Unsubscribe:")
+    )  # fmt: skip
+    assert line == f"List-Unsubscribe: <{url}>".encode()

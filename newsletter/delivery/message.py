@@ -137,7 +137,11 @@ def _encoded(name: str, value: str) -> str:
     """RFC 2047 words for non-ASCII text, folded at whitespace to keep lines short.
     Cached: subjects, From and List-Id repeat across a run's messages."""
     check_header(name, value)
-    if value.isascii() and len(name) + len(value) < 76:
+    if value.isascii() and (len(name) + len(value) < 76 or " " not in value):
+        # A value without spaces (a URL in angle brackets) cannot be folded usefully: kept on
+        # the header's own line, which some receivers' List-Unsubscribe parsing expects.
+        if len(name) + len(value) > 990:
+            raise HeaderError(f"{name} is too long for one line: {len(value)} characters")
         return value
     charset = "us-ascii" if value.isascii() else "utf-8"
     return Header(value, charset, header_name=name).encode(linesep="\r\n")
