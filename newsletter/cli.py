@@ -13,7 +13,7 @@ import typer
 from rich.progress import Progress
 from rich.table import Table
 
-from newsletter import cli_mail, cli_ops, scheduler
+from newsletter import cli_mail, cli_ops, cli_subscribers, scheduler
 from newsletter.cli_common import OutputFormat, err, fail, load_settings, out, parse_day
 from newsletter.config import Settings
 from newsletter.db import migrations
@@ -35,6 +35,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(papers_app, name="papers")
 cli_mail.register(app)
 cli_ops.register(app)
+cli_subscribers.register(app)
 
 
 @db_app.command("upgrade")

@@ -12,15 +12,10 @@ from itertools import islice
 from sqlalchemy.orm import Session, sessionmaker
 
 from newsletter.db import outbox
+from newsletter.db.due import DueSlot, DueSubscriber, due_subscribers, example_paper_ids
 from newsletter.db.embeddings import DbEmbeddingCache
 from newsletter.db.papers import digest_candidates, papers_by_id
-from newsletter.db.subscribers import (
-    DueSlot,
-    DueSubscriber,
-    Frequency,
-    due_subscribers,
-    example_paper_ids,
-)
+from newsletter.db.subscribers import Frequency
 from newsletter.matching.ranker import Match, Ranker
 from newsletter.matching.semantic import Embedder
 

@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
-from newsletter.db.subscribers import DueSlot, send_slots
+from newsletter.db.due import DueSlot, send_slots
 from newsletter.digest import DigestOptions, NoPapersError, queue_digests
 from newsletter.matching.semantic import Embedder
 from newsletter.metrics import DIGESTS_QUEUED

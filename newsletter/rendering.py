@@ -1,11 +1,11 @@
 """The emails: a digest of matched papers, the quiet-day note and the transactional mails,
 each rendered to a subject, an HTML part (CSS inlined, under Gmail's clipping limit) and a
-plain-text part. Pure: reads templates, nothing else; the caller builds every link."""
+plain-text part. Pure: reads templates, nothing else; the caller builds every link.
+How each paper shows (excerpt, highlights, links) is newsletter.digest_items' part."""
 
 from __future__ import annotations
 
 import functools
-import re
 import textwrap
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -15,17 +15,36 @@ from typing import Any
 
 import css_inline
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
-from markupsafe import Markup, escape
 
-from newsletter.domain import Paper
-from newsletter.matching.explain import Highlight
+from newsletter.digest_items import Item, PaperLinks, author_line, build_items, excerpt_end
 from newsletter.matching.ranker import Match
+
+__all__ = [
+    "EXCERPT_STEPS",
+    "MAX_HTML_BYTES",
+    "TEMPLATES_DIR",
+    "DigestLinks",
+    "PaperLinks",
+    "RenderedEmail",
+    "Sender",
+    "author_line",
+    "digest_headline",
+    "digest_subject",
+    "excerpt_end",
+    "long_date",
+    "render_confirmation",
+    "render_digest",
+    "render_manage_link",
+    "render_quiet_day",
+    "render_welcome",
+    "short_date",
+    "wrap",
+]
 
 TEMPLATES_DIR = Path(__file__).resolve().parents[1] / "templates"
 MAX_HTML_BYTES = 100_000
 # Excerpt lengths tried, longest first, before papers are dropped to fit the HTML budget.
 EXCERPT_STEPS = (900, 600, 400, 250)
-AUTHORS_SHOWN = 4
 PREHEADER_TITLES = 3
 PREHEADER_CHARS = 140
 
@@ -33,18 +52,6 @@ PREHEADER_CHARS = 140
 _MONTHS = "January February March April May June July August September October November December"
 _MONTH_NAMES = _MONTHS.split()
 _WEEKDAY_NAMES = "Monday Tuesday Wednesday Thursday Friday Saturday Sunday".split()  # noqa: SIM905
-# A sentence ends at . ! or ? before a space, unless it is a common abbreviation.
-_SENTENCE_END = re.compile(
-    r"[.!?](?<!\be\.g\.)(?<!\bi\.e\.)(?<!\bal\.)(?<!\bvs\.)(?<!\bcf\.)(?<!\bFig\.)(?=\s)"
-)
-_MARK_OPEN = Markup('<mark class="hl">')
-_MARK_CLOSE = Markup("</mark>")
-
-
-@dataclass(frozen=True, slots=True)
-class PaperLinks:
-    more_like_this: str
-    less_like_this: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,24 +74,6 @@ class RenderedEmail:
     subject: str
     html: str  # final, CSS inlined, under the byte budget (UTF-8)
     text: str  # plain-text alternative, wrapped ~72 columns, links as bare URLs
-
-
-@dataclass(frozen=True, slots=True)
-class _Item:
-    """One paper as the templates show it; text is escaped and marked up here, once."""
-
-    number: int
-    title: Markup
-    url: str | None
-    authors: str
-    categories: str
-    upvotes: int | None
-    excerpt: Markup
-    why: tuple[str, ...]
-    links: tuple[tuple[str, str], ...]  # (label, URL)
-    feedback: PaperLinks | None
-    plain_title: str  # the same text, unmarked, for the plain-text part
-    plain_excerpt: str
 
 
 @functools.cache
@@ -140,13 +129,13 @@ def render_digest(
         "total": len(matches),
     }
 
-    full = _items(matches, links=links, excerpt_chars=EXCERPT_STEPS[0])
+    full = build_items(matches, feedback=links.papers, excerpt_chars=EXCERPT_STEPS[0])
 
     def html_for(count: int, limit: int) -> str:
         if limit == EXCERPT_STEPS[0]:
             items = full[:count]
         else:
-            items = _items(matches[:count], links=links, excerpt_chars=limit)
+            items = build_items(matches[:count], feedback=links.papers, excerpt_chars=limit)
         return _html("digest.html", preheader=_preheader(items), items=items, **context)
 
     html, shown = _fit(matches, render=html_for, max_bytes=max_html_bytes)
@@ -275,115 +264,7 @@ def _excerpt_chars(matches: Sequence[Match], *, limit: int) -> int:
     return sum(excerpt_end(match.paper.abstract, limit=limit) for match in matches)
 
 
-def _items(matches: Sequence[Match], *, links: DigestLinks, excerpt_chars: int) -> list[_Item]:
-    return [
-        _item(match, number=number, feedback=links.papers.get(match.paper.id), limit=excerpt_chars)
-        for number, match in enumerate(matches, 1)
-    ]
-
-
-def _item(match: Match, *, number: int, feedback: PaperLinks | None, limit: int) -> _Item:
-    paper = match.paper
-    abstract_end = excerpt_end(paper.abstract, limit=limit)
-    excerpt = highlighted(paper.abstract, match.highlights, field="abstract", end=abstract_end)
-    plain_excerpt = paper.abstract
-    if abstract_end < len(paper.abstract):
-        plain_excerpt = paper.abstract[:abstract_end].rstrip(",;: ")
-        plain_excerpt += _ellipsis(paper.abstract[:abstract_end])
-        excerpt += _ellipsis(paper.abstract[:abstract_end])
-    upvotes = paper.hf.upvotes if paper.hf is not None else None
-    return _Item(
-        number=number,
-        title=highlighted(paper.title, match.highlights, field="title", end=len(paper.title)),
-        url=_safe_url(paper.abs_url) or _id_url(paper, "https://arxiv.org/abs/"),
-        authors=author_line(paper.authors),
-        categories=" · ".join(paper.categories),
-        upvotes=upvotes,
-        excerpt=excerpt,
-        why=match.why,
-        links=_paper_links(paper),
-        feedback=feedback,
-        plain_title=paper.title,
-        plain_excerpt=plain_excerpt,
-    )
-
-
-def _paper_links(paper: Paper) -> tuple[tuple[str, str], ...]:
-    hf = paper.hf
-    candidates = [
-        ("PDF", _safe_url(paper.pdf_url) or _id_url(paper, "https://arxiv.org/pdf/")),
-        ("Hugging Face", _id_url(paper, "https://huggingface.co/papers/") if hf else None),
-        ("Code", _safe_url(hf.github_repo) if hf is not None else None),
-        ("Project page", _safe_url(hf.project_page) if hf is not None else None),
-    ]
-    return tuple((label, url) for label, url in candidates if url)
-
-
-def _id_url(paper: Paper, prefix: str) -> str | None:
-    # Papers without an arXiv id (local:…) have no page on arXiv or Hugging Face.
-    return None if paper.id.startswith("local:") else prefix + paper.id
-
-
-def _safe_url(url: str | None) -> str | None:
-    """Source-supplied URLs only when http(s): escaping does not stop a javascript: href."""
-    if url and url.strip().lower().startswith(("https://", "http://")):
-        return url.strip()
-    return None
-
-
-def author_line(authors: Sequence[str]) -> str:
-    if len(authors) <= AUTHORS_SHOWN:
-        return ", ".join(authors)
-    return ", ".join(authors[:AUTHORS_SHOWN]) + " et al."
-
-
-def excerpt_end(text: str, *, limit: int) -> int:
-    """Where a fair excerpt of at most `limit` characters ends: after the last whole sentence
-    when that keeps most of the limit, else at the last word boundary."""
-    if len(text) <= limit:
-        return len(text)
-    sentence_ends = [m.end() for m in _SENTENCE_END.finditer(text, 0, limit)]
-    if sentence_ends and sentence_ends[-1] >= limit * 0.6:
-        return sentence_ends[-1]
-    space = text.rfind(" ", 0, limit + 1)
-    return space if space > limit // 2 else limit
-
-
-def _ellipsis(kept: str) -> str:
-    # A no-break space: the text part's wrapping must not leave "…" alone on a line.
-    return "\u00a0…" if kept.endswith((".", "!", "?")) else "…"
-
-
-def highlighted(text: str, highlights: Sequence[Highlight], *, field: str, end: int) -> Markup:
-    """`text[:end]` escaped, with the highlighted spans of `field` wrapped in <mark>.
-
-    Spans may overlap, be unsorted, or lie beyond the text (it changed since matching):
-    they are clamped, merged, and dropped when empty."""
-    marked: list[str] = []
-    position = 0
-    for start, stop in merged_spans(highlights, field=field, length=end):
-        marked += [escape(text[position:start]), _MARK_OPEN, escape(text[start:stop]), _MARK_CLOSE]
-        position = stop
-    marked.append(escape(text[position:end].rstrip(",;: ") if end < len(text) else text[position:]))
-    return Markup("").join(marked)
-
-
-def merged_spans(
-    highlights: Sequence[Highlight], *, field: str, length: int
-) -> list[tuple[int, int]]:
-    spans = sorted((max(h.start, 0), min(h.end, length)) for h in highlights if h.field == field)
-    merged: list[tuple[int, int]] = []
-    for start, stop in spans:
-        if start >= stop:
-            continue
-        if merged and start <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(stop, merged[-1][1]))
-        else:
-            merged.append((start, stop))
-    return merged
-
-
-def _preheader(items: Sequence[_Item]) -> str:
+def _preheader(items: Sequence[Item]) -> str:
     """The inbox preview: the first titles, which say more than any greeting."""
     titles = " · ".join(item.plain_title for item in items[:PREHEADER_TITLES])
     return titles if len(titles) <= PREHEADER_CHARS else titles[: PREHEADER_CHARS - 1] + "…"

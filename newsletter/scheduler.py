@@ -25,7 +25,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from newsletter.config import Settings
-from newsletter.db import outbox
+from newsletter.db import outbox_claims
 from newsletter.delivery import setup
 from newsletter.digest import DigestOptions
 from newsletter.dispatch import DispatchReport, dispatch
@@ -101,7 +101,7 @@ def send_job() -> None:
 
 def reclaim_job() -> None:
     runtime = _current()
-    reclaimed = outbox.reclaim_expired(runtime.sessions, now=runtime.clock())
+    reclaimed = outbox_claims.reclaim_expired(runtime.sessions, now=runtime.clock())
     if reclaimed:
         log.warning("%d digests were reclaimed from dead workers", reclaimed)
 

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from newsletter.db import migrations, outbox
+from newsletter.db import migrations, outbox, outbox_claims
 from newsletter.db.engine import make_engine, session_factory
 from newsletter.db.models import OutboxRow, SubscriberRow
 from newsletter.db.papers import store_papers
@@ -156,10 +156,10 @@ def mark_sent(sessions: sessionmaker[Session], subscriber_id: int, papers: list[
     )
     with sessions.begin() as session:
         outbox.enqueue(session, [earlier], now=NOW - timedelta(days=30))
-    (claimed,) = outbox.claim(
+    (claimed,) = outbox_claims.claim(
         sessions, now=NOW - timedelta(days=30), limit=1, lease=timedelta(minutes=10)
     )
-    outbox.record_sent(sessions, claimed, reply="250 ok", now=NOW - timedelta(days=30))
+    outbox_claims.record_sent(sessions, claimed, reply="250 ok", now=NOW - timedelta(days=30))
 
 
 # --- who gets a digest ----------------------------------------------------------------------
@@ -263,7 +263,9 @@ def test_nothing_matched_records_a_skipped_day_and_no_mail(sessions: sessionmake
     row = outbox_rows(sessions)[who]
     assert (row.state, row.content) == ("skipped", [])
     assert (report.considered, report.queued, report.nothing_matched) == (1, 0, 1)
-    claimed = outbox.claim(sessions, now=NOW + timedelta(days=1), limit=10, lease=timedelta(1))
+    claimed = outbox_claims.claim(
+        sessions, now=NOW + timedelta(days=1), limit=10, lease=timedelta(1)
+    )
     assert claimed == []
 
 
@@ -274,7 +276,7 @@ def test_quiet_day_queues_an_empty_digest(sessions: sessionmaker[Session]) -> No
     row = outbox_rows(sessions)[who]
     assert (row.state, row.content) == ("queued", [])
     assert (report.queued, report.nothing_matched) == (1, 1)
-    (claimed,) = outbox.claim(sessions, now=NOW, limit=10, lease=timedelta(minutes=10))
+    (claimed,) = outbox_claims.claim(sessions, now=NOW, limit=10, lease=timedelta(minutes=10))
     assert claimed.subscriber_id == who
     assert claimed.paper_ids == []
 

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import Engine, create_engine, make_url, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from newsletter.db import migrations, outbox
+from newsletter.db import migrations, outbox, outbox_claims
 from newsletter.db.engine import make_engine, session_factory
 from newsletter.db.models import Base, OutboxRow, SentPaperRow, SubscriberRow
 from newsletter.db.outbox import ClaimedDigest, NewDigest, State
@@ -130,7 +130,7 @@ def claim(
     limit: int = 10,
     lease: timedelta = LEASE,
 ) -> list[ClaimedDigest]:
-    return outbox.claim(sessions, now=now, limit=limit, lease=lease)
+    return outbox_claims.claim(sessions, now=now, limit=limit, lease=lease)
 
 
 def claim_one(sessions: sessionmaker[Session], *, now: datetime = NOW) -> ClaimedDigest:
@@ -246,7 +246,7 @@ def test_record_sent_stores_sent_papers_and_sent_at(any_sessions: sessionmaker[S
     enqueue(any_sessions, digest(who), digest(other, papers=("2508.00003",)))
     mine, theirs = claim(any_sessions)
     sent_at = NOW + timedelta(minutes=2)
-    outbox.record_sent(any_sessions, mine, reply="250 2.0.0 queued as ABC", now=sent_at)
+    outbox_claims.record_sent(any_sessions, mine, reply="250 2.0.0 queued as ABC", now=sent_at)
     row = rows(any_sessions)[0]
     assert (row.state, row.sent_at, row.lease_expires_at) == ("sent", sent_at, None)
     assert row.last_reply == "250 2.0.0 queued as ABC"
@@ -275,8 +275,8 @@ def test_record_sent_twice_for_papers_already_sent(any_sessions: sessionmaker[Se
     who = add_subscriber(any_sessions, "a@example.com")
     enqueue(any_sessions, digest(who), digest(who, day=DAY + timedelta(days=1)))
     first, second = claim(any_sessions)
-    outbox.record_sent(any_sessions, first, reply="250 ok", now=NOW)
-    outbox.record_sent(any_sessions, second, reply="250 ok", now=NOW)
+    outbox_claims.record_sent(any_sessions, first, reply="250 ok", now=NOW)
+    outbox_claims.record_sent(any_sessions, second, reply="250 ok", now=NOW)
     assert [row.state for row in rows(any_sessions)] == ["sent", "sent"]
     with any_sessions() as session:
         assert len(session.scalars(select(SentPaperRow)).all()) == 2
@@ -287,7 +287,7 @@ def test_record_retry_defers_until_the_next_attempt(any_sessions: sessionmaker[S
     enqueue(any_sessions, digest(who))
     claimed = claim_one(any_sessions)
     retry_at = NOW + timedelta(minutes=5)
-    outbox.record_retry(
+    outbox_claims.record_retry(
         any_sessions, claimed, reply="451 4.7.1 try later", now=NOW, next_attempt_at=retry_at
     )
     row = only_row(any_sessions)
@@ -309,10 +309,10 @@ def test_record_final_with_suppress_marks_the_subscriber_bounced(
     enqueue(any_sessions, digest(who), digest(other))
     bounced, failed = claim(any_sessions)
     reply = "550 5.1.1 no such user " + "x" * 1000
-    outbox.record_final(
+    outbox_claims.record_final(
         any_sessions, bounced, state=State.BOUNCED, reply=reply, now=NOW, suppress=True
     )
-    outbox.record_final(any_sessions, failed, state=State.FAILED, reply="554 no", now=NOW)
+    outbox_claims.record_final(any_sessions, failed, state=State.FAILED, reply="554 no", now=NOW)
     assert [(r.state, r.lease_expires_at) for r in rows(any_sessions)] == [
         ("bounced", None),
         ("failed", None),
@@ -331,11 +331,11 @@ def test_release_returns_rows_to_the_queue(any_sessions: sessionmaker[Session]) 
     who = add_subscriber(any_sessions, "a@example.com")
     enqueue(any_sessions, digest(who), digest(who, day=DAY + timedelta(days=1)))
     claimed = claim(any_sessions)
-    outbox.release(any_sessions, claimed[:1])
+    outbox_claims.release(any_sessions, claimed[:1])
     first, second = rows(any_sessions)
     assert (first.state, first.attempts, first.lease_expires_at) == ("queued", 0, None)
     assert second.state == "sending"
-    outbox.release(any_sessions, [])  # nothing to do
+    outbox_claims.release(any_sessions, [])  # nothing to do
     assert [c.outbox_id for c in claim(any_sessions)] == [first.id]
 
 
@@ -343,8 +343,8 @@ def test_release_leaves_recorded_rows_alone(any_sessions: sessionmaker[Session])
     who = add_subscriber(any_sessions, "a@example.com")
     enqueue(any_sessions, digest(who))
     claimed = claim_one(any_sessions)
-    outbox.record_sent(any_sessions, claimed, reply="250 ok", now=NOW)
-    outbox.release(any_sessions, [claimed])
+    outbox_claims.record_sent(any_sessions, claimed, reply="250 ok", now=NOW)
+    outbox_claims.release(any_sessions, [claimed])
     row = only_row(any_sessions)
     assert (row.state, row.attempts) == ("sent", 1)
 
@@ -356,10 +356,10 @@ def test_reclaim_takes_only_expired_leases(any_sessions: sessionmaker[Session]) 
     short = claim(any_sessions, limit=1, lease=timedelta(minutes=1))
     (long,) = claim(any_sessions, limit=1, lease=timedelta(hours=1))
     (done,) = claim(any_sessions, limit=1)
-    outbox.record_sent(any_sessions, done, reply="250 ok", now=NOW)
+    outbox_claims.record_sent(any_sessions, done, reply="250 ok", now=NOW)
     # The fourth row stays queued: reclaiming is for `sending` rows only.
-    assert outbox.reclaim_expired(any_sessions, now=NOW + timedelta(seconds=30)) == 0
-    assert outbox.reclaim_expired(any_sessions, now=NOW + timedelta(minutes=5)) == 1
+    assert outbox_claims.reclaim_expired(any_sessions, now=NOW + timedelta(seconds=30)) == 0
+    assert outbox_claims.reclaim_expired(any_sessions, now=NOW + timedelta(minutes=5)) == 1
     by_id = {row.id: row for row in rows(any_sessions)}
     reclaimed = by_id[short[0].outbox_id]
     assert (reclaimed.state, reclaimed.lease_expires_at) == ("deferred", None)
@@ -380,9 +380,9 @@ def test_reclaim_everything_takes_unexpired_leases_too(
     who = add_subscriber(any_sessions, "a@example.com")
     enqueue(any_sessions, digest(who), digest(who, day=DAY + timedelta(days=1)))
     claimed = claim(any_sessions, lease=timedelta(hours=1))
-    outbox.record_sent(any_sessions, claimed[0], reply="250 ok", now=NOW)
-    assert outbox.reclaim_expired(any_sessions, now=NOW) == 0
-    assert outbox.reclaim_expired(any_sessions, now=NOW, everything=True) == 1
+    outbox_claims.record_sent(any_sessions, claimed[0], reply="250 ok", now=NOW)
+    assert outbox_claims.reclaim_expired(any_sessions, now=NOW) == 0
+    assert outbox_claims.reclaim_expired(any_sessions, now=NOW, everything=True) == 1
     assert [row.state for row in rows(any_sessions)] == ["sent", "deferred"]
 
 
@@ -391,17 +391,17 @@ def test_stale_worker_cannot_overwrite_a_later_sent(any_sessions: sessionmaker[S
     enqueue(any_sessions, digest(who))
     stale = claim_one(any_sessions)
     later = NOW + LEASE + timedelta(minutes=1)
-    assert outbox.reclaim_expired(any_sessions, now=later) == 1
+    assert outbox_claims.reclaim_expired(any_sessions, now=later) == 1
     fresh = claim_one(any_sessions, now=later)
-    outbox.record_sent(any_sessions, fresh, reply="250 ok", now=later)
+    outbox_claims.record_sent(any_sessions, fresh, reply="250 ok", now=later)
     # The first worker finally hears back (or gives up) after its lease was taken over.
-    outbox.record_retry(
+    outbox_claims.record_retry(
         any_sessions, stale, reply="451 late", now=later, next_attempt_at=later + LEASE
     )
-    outbox.record_final(
+    outbox_claims.record_final(
         any_sessions, stale, state=State.BOUNCED, reply="550 late", now=later, suppress=False
     )
-    outbox.release(any_sessions, [stale])
+    outbox_claims.release(any_sessions, [stale])
     row = only_row(any_sessions)
     assert (row.state, row.sent_at, row.last_reply) == ("sent", later, "250 ok")
 
@@ -416,14 +416,14 @@ def test_stale_worker_cannot_undo_a_reclaimed_rows_new_claim(
     enqueue(any_sessions, digest(who))
     stale = claim_one(any_sessions)
     later = NOW + LEASE + timedelta(minutes=1)
-    outbox.reclaim_expired(any_sessions, now=later)
+    outbox_claims.reclaim_expired(any_sessions, now=later)
     fresh = claim_one(any_sessions, now=later)
-    outbox.record_retry(
+    outbox_claims.record_retry(
         any_sessions, stale, reply="451 late", now=later, next_attempt_at=later + LEASE
     )
     held = only_row(any_sessions)
     assert (held.state, held.lease_expires_at) == ("sending", later + LEASE)
-    outbox.record_sent(any_sessions, fresh, reply="250 ok", now=later)
+    outbox_claims.record_sent(any_sessions, fresh, reply="250 ok", now=later)
     assert only_row(any_sessions).state == "sent"
 
 

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from newsletter.config import Settings, SmtpSecurity
-from newsletter.db import outbox, subscribers
+from newsletter.db import outbox, outbox_claims, subscribers
 from newsletter.db.models import OutboxRow, SentPaperRow, SubscriberRow
 from newsletter.delivery import setup
 from newsletter.delivery.ratelimit import TokenBucket
@@ -291,7 +291,7 @@ async def test_expired_lease_is_reclaimed_by_another_worker(
     settings: Settings, sessions: sessionmaker[Session], smtp_server: ScriptedSmtpServer
 ) -> None:
     queue_for(sessions, ["ada@example.org"])
-    claimed = outbox.claim(sessions, now=START, limit=10, lease=timedelta(minutes=10))
+    claimed = outbox_claims.claim(sessions, now=START, limit=10, lease=timedelta(minutes=10))
     assert len(claimed) == 1  # a worker took it, then died
     clock = Clock()
     multi = SendPolicy(single_worker=False, lease=timedelta(minutes=10))

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from newsletter.config import Settings
 from newsletter.db import models
-from newsletter.db.outbox import claim, record_sent
+from newsletter.db.outbox_claims import claim, record_sent
 from newsletter.db.papers import store_papers
 from newsletter.db.subscribers import Status, to_profile
 from newsletter.domain import Paper

@@ -1,92 +1,40 @@
-"""Subscribers and their interest profiles: the only place that maps them to rows and back."""
+"""Subscribers as the admin manages them: add or update one, unsubscribe, and (below) list,
+export, bulk import and erase.
+
+The row mapping lives in newsletter.db.subscriber_rows, the subscriber's own changes in
+newsletter.db.subscriptions and the daily "who is due" queries in newsletter.db.due; the
+names re-exported here keep `subscribers.Status`, `subscribers.find`... working for callers.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from dataclasses import dataclass, fields, replace
+from datetime import datetime
 from enum import StrEnum
+from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session, selectinload
 
-from newsletter.db.models import InterestProfileRow, OutboxRow, SubscriberRow
-from newsletter.domain import CategoryMode, InterestProfile
-
-
-class Status(StrEnum):
-    PENDING = "pending"  # waiting for the address to be confirmed: never mailed a digest
-    ACTIVE = "active"
-    PAUSED = "paused"
-    UNSUBSCRIBED = "unsubscribed"
-    BOUNCED = "bounced"  # the address does not exist: suppressed
-
-
-class Frequency(StrEnum):
-    DAILY = "daily"
-    WEEKLY = "weekly"
-
-
-@dataclass(frozen=True, slots=True)
-class DueSubscriber:
-    id: int
-    email: str
-    token_key: str
-    frequency: Frequency
-    profile: InterestProfile
-
-
-@dataclass(frozen=True, slots=True)
-class Schedule:
-    """When the digest goes out: local hour in `timezone` (None: the service's default)."""
-
-    timezone: str | None = None
-    send_hour: int = 7
-    frequency: Frequency = Frequency.DAILY
-    send_weekday: int = 0  # weekly digests: 0 = Monday
-
-
-def to_schedule(row: SubscriberRow) -> Schedule:
-    return Schedule(
-        timezone=row.timezone,
-        send_hour=row.send_hour,
-        frequency=Frequency(row.frequency),
-        send_weekday=row.send_weekday,
-    )
-
-
-def to_profile(row: InterestProfileRow | None) -> InterestProfile:
-    if row is None:
-        return InterestProfile()
-    return InterestProfile(
-        description=row.description,
-        keywords=tuple(row.keywords),
-        exclude=tuple(row.negative_keywords),
-        categories=tuple(row.categories),
-        category_mode=CategoryMode(row.category_mode),
-        authors=tuple(row.authors),
-        seed_papers=tuple(row.seed_papers),
-        disliked_papers=tuple(row.disliked_papers),
-    )
-
-
-def _write_profile(row: InterestProfileRow, profile: InterestProfile) -> None:
-    row.description = profile.description
-    row.keywords = list(profile.keywords)
-    row.negative_keywords = list(profile.exclude)
-    row.categories = list(profile.categories)
-    row.category_mode = profile.category_mode.value
-    row.authors = list(profile.authors)
-    row.seed_papers = list(profile.seed_papers)
-    row.disliked_papers = list(profile.disliked_papers)
-
-
-def find(session: Session, email: str) -> SubscriberRow | None:
-    return session.scalar(select(SubscriberRow).where(SubscriberRow.email == email))
-
-
-def get(session: Session, subscriber_id: int) -> SubscriberRow | None:
-    return session.get(SubscriberRow, subscriber_id)
+from newsletter.db.models import (
+    BounceEventRow,
+    InterestProfileRow,
+    SubscriberRow,
+    new_token_key,
+)
+from newsletter.db.subscriber_rows import Frequency as Frequency
+from newsletter.db.subscriber_rows import Schedule as Schedule
+from newsletter.db.subscriber_rows import Status as Status
+from newsletter.db.subscriber_rows import find as find
+from newsletter.db.subscriber_rows import get as get
+from newsletter.db.subscriber_rows import to_profile as to_profile
+from newsletter.db.subscriber_rows import to_schedule as to_schedule
+from newsletter.db.subscriber_rows import write_profile
+from newsletter.db.subscriptions import delete_subscriber, update_preferences
+from newsletter.db.subscriptions import record_feedback as record_feedback
+from newsletter.db.subscriptions import set_paused as set_paused
+from newsletter.domain import InterestProfile
 
 
 def add_or_update(
@@ -102,7 +50,7 @@ def add_or_update(
         session.add(row)
     if row.profile is None:
         row.profile = InterestProfileRow()
-    _write_profile(row.profile, profile)
+    write_profile(row.profile, profile)
     if confirmed and row.status != Status.ACTIVE.value:
         row.status = Status.ACTIVE.value
         row.confirmed_at = now
@@ -121,187 +69,193 @@ def unsubscribe(session: Session, *, subscriber: SubscriberRow, now: datetime) -
     return True
 
 
-@dataclass(frozen=True, slots=True)
-class DueSlot:
-    """Subscribers with this time zone (None: the service's default) and send hour, whose
-    send time on the day is `send_at`; only those confirmed by then are due."""
+# --- Admin (the command line): listing, export, bulk import and erasure. ---
 
-    timezone: str | None
-    send_hour: int
-    send_at: datetime
+SUPPRESSED = frozenset({Status.UNSUBSCRIBED, Status.BOUNCED})
+_Parts = TypeVar("_Parts", InterestProfile, Schedule)
 
 
-def _in_slots(slots: Sequence[DueSlot]) -> ColumnElement[bool]:
-    return or_(
-        false(),
-        *(
-            and_(
-                SubscriberRow.timezone.is_(None)
-                if slot.timezone is None
-                else SubscriberRow.timezone == slot.timezone,
-                SubscriberRow.send_hour == slot.send_hour,
-                SubscriberRow.confirmed_at <= slot.send_at,
-            )
-            for slot in slots
-        ),
-    )
-
-
-def send_slots(session: Session) -> list[tuple[str | None, int]]:
-    """The distinct (time zone, send hour) pairs of active subscribers."""
-    rows = session.execute(
-        select(SubscriberRow.timezone, SubscriberRow.send_hour)
-        .where(SubscriberRow.status == Status.ACTIVE.value)
-        .distinct()
-    )
-    return [(timezone, int(hour)) for timezone, hour in rows]
-
-
-def due_subscribers(
-    session: Session, *, day: date, slots: Sequence[DueSlot] | None = None, chunk: int = 1000
-) -> Iterator[DueSubscriber]:
-    """Active subscribers whose digest for `day` is not decided yet (weekly ones on their
-    weekday; only those in `slots` when given), by id in chunks so 100k subscribers never
-    sit in memory at once."""
-    last_id = 0
-    in_slots = true() if slots is None else _in_slots(slots)
-    while True:
-        rows = session.scalars(
+def iter_subscribers(
+    session: Session, *, status: Status | None = None, limit: int | None = None, chunk: int = 1000
+) -> Iterator[SubscriberRow]:
+    """Subscribers with their profiles, by id, read in chunks (an export of 100k rows
+    never holds them all); `limit` stops early."""
+    last_id, left = 0, limit
+    while left is None or left > 0:
+        query = (
             select(SubscriberRow)
             .options(selectinload(SubscriberRow.profile))
-            .where(
-                SubscriberRow.id > last_id,
-                SubscriberRow.status == Status.ACTIVE.value,
-                or_(
-                    SubscriberRow.frequency == Frequency.DAILY.value,
-                    SubscriberRow.send_weekday == day.weekday(),
-                ),
-                in_slots,
-                ~exists().where(
-                    OutboxRow.subscriber_id == SubscriberRow.id, OutboxRow.digest_date == day
-                ),
-            )
+            .where(SubscriberRow.id > last_id)
             .order_by(SubscriberRow.id)
-            .limit(chunk)
-        ).all()
+            .limit(chunk if left is None else min(chunk, left))
+        )
+        if status is not None:
+            query = query.where(SubscriberRow.status == status.value)
+        rows = session.scalars(query).all()
         if not rows:
             return
-        for row in rows:
-            yield DueSubscriber(
-                id=row.id,
-                email=row.email,
-                token_key=row.token_key,
-                frequency=Frequency(row.frequency),
-                profile=to_profile(row.profile),
-            )
+        yield from rows
         last_id = rows[-1].id
+        left = None if left is None else left - len(rows)
         session.expunge_all()
 
 
-def example_paper_ids(session: Session) -> set[str]:
-    """Every paper some active profile names as an example, to load them once."""
-    ids: set[str] = set()
-    rows = session.execute(
-        select(InterestProfileRow.seed_papers, InterestProfileRow.disliked_papers)
-        .join(SubscriberRow)
-        .where(SubscriberRow.status == Status.ACTIVE.value)
-    )
-    for seeds, disliked in rows:
-        ids.update(seeds or (), disliked or ())
-    return ids
+def count_subscribers(session: Session, *, status: Status | None = None) -> int:
+    query = select(func.count()).select_from(SubscriberRow)
+    if status is not None:
+        query = query.where(SubscriberRow.status == status.value)
+    return session.scalar(query) or 0
 
 
-def statuses(session: Session, ids: Sequence[int]) -> dict[int, str]:
-    rows = session.execute(
-        select(SubscriberRow.id, SubscriberRow.status).where(SubscriberRow.id.in_(ids))
-    )
-    return {int(subscriber_id): str(status) for subscriber_id, status in rows}
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """A subscriber as the admin gives it (one import row, or `subscribers add`), checked.
 
-
-# --- Self-service (the web app): every change here is asked for by the subscriber. ---
-
-
-def request_subscription(
-    session: Session, *, email: str, profile: InterestProfile, schedule: Schedule, now: datetime
-) -> SubscriberRow:
-    """A subscribe form sent for `email`, which nobody has proven to own yet.
-
-    A new address waits as pending; a pending or unsubscribed one takes the new profile and
-    waits for confirmation again. An active, paused or bounced subscriber is left exactly
-    as it is: an unauthenticated form must never change someone's subscription.
+    `given` names the InterestProfile and Schedule fields the admin stated: an update
+    changes only those, so an import file without a seed_papers column keeps the papers a
+    subscriber liked from their digests. `status` None: pending, or active when confirmed.
     """
-    row = find(session, email)
-    if row is None:
-        row = SubscriberRow(email=email, status=Status.PENDING.value, created_at=now)
-        row.profile = InterestProfileRow()
-        session.add(row)
-    elif row.status not in (Status.PENDING.value, Status.UNSUBSCRIBED.value):
-        return row
-    if row.profile is None:
-        row.profile = InterestProfileRow()
-    row.status = Status.PENDING.value
-    _write_profile(row.profile, profile)
-    _write_schedule(row, schedule)
+
+    email: str
+    profile: InterestProfile
+    schedule: Schedule
+    given: frozenset[str]
+    status: Status | None = None
+    created_at: datetime | None = None
+    confirmed_at: datetime | None = None
+    unsubscribed_at: datetime | None = None
+
+
+class Outcome(StrEnum):
+    ADDED = "added"
+    UPDATED = "updated"
+    EXISTS = "exists"  # already there, left alone (no `update`)
+    SUPPRESSED = "suppressed"  # unsubscribed or bounced: an import never re-activates it
+
+
+def import_entries(
+    session: Session, entries: Sequence[Entry], *, update: bool, confirmed: bool, now: datetime
+) -> list[Outcome]:
+    """Write a batch of entries (distinct addresses): one query finds the existing ones,
+    new ones go in as two multi-row INSERTs. The caller owns the transaction."""
+    existing = {
+        row.email: row
+        for row in session.scalars(
+            select(SubscriberRow)
+            .options(selectinload(SubscriberRow.profile))
+            .where(SubscriberRow.email.in_([e.email for e in entries]))
+        )
+    }
+    outcomes = [
+        _apply(existing[e.email], e, update=update, confirmed=confirmed, now=now)
+        if e.email in existing
+        else Outcome.ADDED
+        for e in entries
+    ]
+    fresh = [e for e in entries if e.email not in existing]
+    _insert_new(session, fresh, confirmed=confirmed, now=now)
     session.flush()
-    return row
+    session.expunge_all()
+    return outcomes
 
 
-def claim_confirmation_mail(row: SubscriberRow, *, now: datetime, cooldown: timedelta) -> bool:
-    """True (and the time recorded) when a confirmation mail may go out now."""
-    last = row.confirmation_sent_at
-    if last is not None and last <= now < last + cooldown:
-        return False
-    row.confirmation_sent_at = now
-    return True
+def _next_status(current: Status | None, wanted: Status | None, *, confirmed: bool) -> Status:
+    if wanted in SUPPRESSED or wanted in (Status.ACTIVE, Status.PAUSED):
+        return wanted
+    if wanted is Status.PENDING:  # said so explicitly: `confirmed` does not override it
+        return current or Status.PENDING
+    if confirmed and current in (None, Status.PENDING):
+        return Status.ACTIVE
+    return current or Status.PENDING
 
 
-def confirm(row: SubscriberRow, *, now: datetime) -> bool:
-    """Activate a pending subscriber; False when it was not pending (idempotent)."""
-    if row.status != Status.PENDING.value:
-        return False
-    row.status = Status.ACTIVE.value
-    row.confirmed_at = now
-    row.unsubscribed_at = None
-    return True
+def _apply(
+    row: SubscriberRow, entry: Entry, *, update: bool, confirmed: bool, now: datetime
+) -> Outcome:
+    current = Status(row.status)
+    if current in SUPPRESSED:
+        return Outcome.EXISTS if entry.status in SUPPRESSED else Outcome.SUPPRESSED
+    if not update:
+        return Outcome.EXISTS
+    update_preferences(
+        row,
+        profile=_merge(to_profile(row.profile), entry.profile, entry.given),
+        schedule=_merge(to_schedule(row), entry.schedule, entry.given),
+    )
+    status = _next_status(current, entry.status, confirmed=confirmed)
+    if status != current:
+        row.status = status.value
+        if status in (Status.ACTIVE, Status.PAUSED) and current is Status.PENDING:
+            row.confirmed_at = entry.confirmed_at or now
+        elif status is Status.UNSUBSCRIBED:
+            row.unsubscribed_at = entry.unsubscribed_at or now
+        elif status is Status.BOUNCED:
+            row.suppressed_reason = "marked bounced by an import"
+    return Outcome.UPDATED
 
 
-def update_preferences(row: SubscriberRow, *, profile: InterestProfile, schedule: Schedule) -> None:
-    if row.profile is None:
-        row.profile = InterestProfileRow()
-    _write_profile(row.profile, profile)
-    _write_schedule(row, schedule)
+def _merge(current: _Parts, stated: _Parts, given: frozenset[str]) -> _Parts:
+    changes: dict[str, Any] = {f.name: getattr(stated, f.name) for f in fields(stated)}
+    return replace(current, **{name: value for name, value in changes.items() if name in given})
 
 
-def set_paused(row: SubscriberRow, *, paused: bool) -> bool:
-    """Pause an active subscriber or resume a paused one; False when nothing changed."""
-    before, after = (Status.ACTIVE, Status.PAUSED) if paused else (Status.PAUSED, Status.ACTIVE)
-    if row.status != before.value:
-        return False
-    row.status = after.value
-    return True
+def _insert_new(
+    session: Session, entries: Sequence[Entry], *, confirmed: bool, now: datetime
+) -> None:
+    if not entries:
+        return
+    people = []
+    for e in entries:
+        status = _next_status(None, e.status, confirmed=confirmed)
+        mailed = status in (Status.ACTIVE, Status.PAUSED)
+        people.append(
+            {
+                "email": e.email,
+                "status": status.value,
+                "created_at": e.created_at or now,
+                "confirmed_at": e.confirmed_at or (now if mailed else None),
+                "unsubscribed_at": e.unsubscribed_at
+                or (now if status is Status.UNSUBSCRIBED else None),
+                "suppressed_reason": "imported as bounced" if status is Status.BOUNCED else None,
+                "token_key": new_token_key(),
+                "timezone": e.schedule.timezone,
+                "send_hour": e.schedule.send_hour,
+                "frequency": e.schedule.frequency.value,
+                "send_weekday": e.schedule.send_weekday,
+            }
+        )
+    inserted = session.execute(
+        insert(SubscriberRow).returning(SubscriberRow.email, SubscriberRow.id), people
+    )
+    ids = dict(inserted.all())  # not dict(inserted): a Result has .keys(), the column names
+    session.execute(
+        insert(InterestProfileRow),
+        [_profile_values(e.profile) | {"subscriber_id": ids[e.email]} for e in entries],
+    )
 
 
-def record_feedback(row: SubscriberRow, *, paper_id: str, more: bool) -> None:
-    """A paper becomes a positive (`more`) or negative example, and leaves the other list."""
-    if row.profile is None:
-        row.profile = InterestProfileRow()
-    profile = row.profile
-    seeds = [p for p in profile.seed_papers or [] if p != paper_id]
-    disliked = [p for p in profile.disliked_papers or [] if p != paper_id]
-    (seeds if more else disliked).append(paper_id)
-    # New lists, not in-place edits: JSON columns only notice assignment.
-    profile.seed_papers, profile.disliked_papers = seeds, disliked
+def _profile_values(profile: InterestProfile) -> dict[str, object]:
+    # subscriber_rows.write_profile as column values, for a multi-row INSERT (no ORM object
+    # per row); keep the two in step.
+    return {
+        "description": profile.description,
+        "keywords": list(profile.keywords),
+        "negative_keywords": list(profile.exclude),
+        "categories": list(profile.categories),
+        "category_mode": profile.category_mode.value,
+        "authors": list(profile.authors),
+        "seed_papers": list(profile.seed_papers),
+        "disliked_papers": list(profile.disliked_papers),
+    }
 
 
-def delete_subscriber(session: Session, row: SubscriberRow) -> None:
-    """Everything about the subscriber: the profile goes with the row (ORM cascade), the
-    outbox and received papers with it in the database (ON DELETE CASCADE)."""
-    session.delete(row)
-    session.flush()
-
-
-def _write_schedule(row: SubscriberRow, schedule: Schedule) -> None:
-    row.timezone = schedule.timezone
-    row.send_hour = schedule.send_hour
-    row.frequency = schedule.frequency.value
-    row.send_weekday = schedule.send_weekday
+def erase(session: Session, row: SubscriberRow) -> int:
+    """Delete everything stored about a subscriber (the right to erasure): the row with
+    profile, outbox and received papers, and the bounce reports naming the address.
+    Returns how many bounce reports went."""
+    email = row.email
+    delete_subscriber(session, row)
+    bounces = session.scalars(
+        delete(BounceEventRow).where(BounceEventRow.recipient == email).returning(BounceEventRow.id)
+    ).all()
+    return len(bounces)

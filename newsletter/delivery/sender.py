@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from newsletter.db import outbox
+from newsletter.db import outbox_claims
 from newsletter.db.outbox import ClaimedDigest, State
 from newsletter.db.papers import papers_by_id
 from newsletter.delivery.compose import Composer
@@ -77,13 +77,13 @@ class Sender:
 
     async def drain(self) -> SendReport:
         """Send every due digest, then return the run's counts."""
-        reclaimed = outbox.reclaim_expired(
+        reclaimed = outbox_claims.reclaim_expired(
             self.sessions, now=self.clock(), everything=self.policy.single_worker
         )
         if reclaimed:
             log.warning("%d digests were in flight when a sender stopped; retrying", reclaimed)
         while self.report.stopped is None:
-            batch = outbox.claim(
+            batch = outbox_claims.claim(
                 self.sessions,
                 now=self.clock(),
                 limit=self.policy.batch_size,
@@ -103,7 +103,7 @@ class Sender:
         workers = [self._worker(pending, papers) for _ in range(self.pool.size)]
         await asyncio.gather(*workers)
         leftover = [pending.get_nowait() for _ in range(pending.qsize())]
-        outbox.release(self.sessions, leftover)
+        outbox_claims.release(self.sessions, leftover)
 
     async def _worker(
         self, pending: asyncio.Queue[ClaimedDigest], papers: dict[str, Paper]
@@ -115,7 +115,7 @@ class Sender:
     async def _deliver(self, digest: ClaimedDigest, papers: dict[str, Paper]) -> None:
         now = self.clock()
         if digest.subscriber_status != "active":
-            outbox.record_final(
+            outbox_claims.record_final(
                 self.sessions,
                 digest,
                 state=State.CANCELLED,
@@ -128,7 +128,7 @@ class Sender:
             data = self.composer.compose(digest, papers, now=now)
         except Exception as exc:  # a bad row must not stop everyone else's mail
             log.exception("could not build digest %s for %s", digest.outbox_id, digest.email)
-            outbox.record_final(
+            outbox_claims.record_final(
                 self.sessions, digest, state=State.FAILED, reply=f"render: {exc}"[:500], now=now
             )
             self._count(Verdict.FAILED)
@@ -147,28 +147,30 @@ class Sender:
             self.limiter.slow_down()
         match verdict.verdict:
             case Verdict.SENT:
-                outbox.record_sent(self.sessions, digest, reply=text, now=now)
+                outbox_claims.record_sent(self.sessions, digest, reply=text, now=now)
             case Verdict.DEFERRED | Verdict.AMBIGUOUS:
                 self._retry_or_give_up(digest, text, now)
             case Verdict.BOUNCED:
-                outbox.record_final(
+                outbox_claims.record_final(
                     self.sessions, digest, state=State.BOUNCED, reply=text, now=now, suppress=True
                 )
             case Verdict.FAILED:
-                outbox.record_final(self.sessions, digest, state=State.FAILED, reply=text, now=now)
+                outbox_claims.record_final(
+                    self.sessions, digest, state=State.FAILED, reply=text, now=now
+                )
             case Verdict.STOP:
                 # Not the recipient's fault: the row goes back untouched for the next run.
-                outbox.release(self.sessions, [digest])
+                outbox_claims.release(self.sessions, [digest])
                 self._stop(f"the relay refused us ({verdict.reason}): {text}")
         self._count(verdict.verdict)
 
     def _retry_or_give_up(self, digest: ClaimedDigest, reply: str, now: datetime) -> None:
         if now - digest.created_at >= self.policy.give_up_after:
-            outbox.record_final(
+            outbox_claims.record_final(
                 self.sessions, digest, state=State.FAILED, reply=f"gave up: {reply}", now=now
             )
             return
-        outbox.record_retry(
+        outbox_claims.record_retry(
             self.sessions,
             digest,
             reply=reply,

@@ -15,11 +15,11 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from starlette.background import BackgroundTasks
 
-from newsletter.db.subscribers import (
+from newsletter.db.subscribers import unsubscribe
+from newsletter.db.subscriptions import (
     delete_subscriber,
     record_feedback,
     set_paused,
-    unsubscribe,
     update_preferences,
 )
 from newsletter.tokens import Purpose

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from newsletter.db.papers import papers_by_id
-from newsletter.db.subscribers import record_feedback
+from newsletter.db.subscriptions import record_feedback
 from newsletter.normalize import InvalidArxivId, split_arxiv_id
 from newsletter.tokens import Purpose
 from newsletter.web.context import PageError, Web

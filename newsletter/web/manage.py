@@ -17,14 +17,8 @@ from starlette.background import BackgroundTasks
 
 from newsletter.db.models import SubscriberRow
 from newsletter.db.outbox import ClaimedDigest, encode_matches
-from newsletter.db.subscribers import (
-    Status,
-    delete_subscriber,
-    set_paused,
-    to_profile,
-    unsubscribe,
-    update_preferences,
-)
+from newsletter.db.subscribers import Status, to_profile, unsubscribe
+from newsletter.db.subscriptions import delete_subscriber, set_paused, update_preferences
 from newsletter.tokens import Purpose
 from newsletter.web import forms
 from newsletter.web.context import PageError, Web

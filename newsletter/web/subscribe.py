@@ -15,13 +15,8 @@ from starlette.background import BackgroundTasks
 from starlette.datastructures import FormData
 
 from newsletter.db.papers import list_papers
-from newsletter.db.subscribers import (
-    Status,
-    claim_confirmation_mail,
-    confirm,
-    request_subscription,
-    to_profile,
-)
+from newsletter.db.subscribers import Status, to_profile
+from newsletter.db.subscriptions import claim_confirmation_mail, confirm, request_subscription
 from newsletter.rendering import RenderedEmail, render_confirmation, render_manage_link
 from newsletter.rendering import render_welcome as welcome_mail
 from newsletter.tokens import Purpose

@@ -1,0 +1,121 @@
+"""Who is due a digest: the send slots (time zone, hour) in use, the active subscribers
+whose digest for a day is not decided yet, and the example papers their profiles name."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true
+from sqlalchemy.orm import Session, selectinload
+
+from newsletter.db.models import InterestProfileRow, OutboxRow, SubscriberRow
+from newsletter.db.subscriber_rows import Frequency, Status, to_profile
+from newsletter.domain import InterestProfile
+
+
+@dataclass(frozen=True, slots=True)
+class DueSubscriber:
+    id: int
+    email: str
+    token_key: str
+    frequency: Frequency
+    profile: InterestProfile
+
+
+@dataclass(frozen=True, slots=True)
+class DueSlot:
+    """Subscribers with this time zone (None: the service's default) and send hour, whose
+    send time on the day is `send_at`; only those confirmed by then are due."""
+
+    timezone: str | None
+    send_hour: int
+    send_at: datetime
+
+
+def _in_slots(slots: Sequence[DueSlot]) -> ColumnElement[bool]:
+    return or_(
+        false(),
+        *(
+            and_(
+                SubscriberRow.timezone.is_(None)
+                if slot.timezone is None
+                else SubscriberRow.timezone == slot.timezone,
+                SubscriberRow.send_hour == slot.send_hour,
+                SubscriberRow.confirmed_at <= slot.send_at,
+            )
+            for slot in slots
+        ),
+    )
+
+
+def send_slots(session: Session) -> list[tuple[str | None, int]]:
+    """The distinct (time zone, send hour) pairs of active subscribers."""
+    rows = session.execute(
+        select(SubscriberRow.timezone, SubscriberRow.send_hour)
+        .where(SubscriberRow.status == Status.ACTIVE.value)
+        .distinct()
+    )
+    return [(timezone, int(hour)) for timezone, hour in rows]
+
+
+def due_subscribers(
+    session: Session, *, day: date, slots: Sequence[DueSlot] | None = None, chunk: int = 1000
+) -> Iterator[DueSubscriber]:
+    """Active subscribers whose digest for `day` is not decided yet (weekly ones on their
+    weekday; only those in `slots` when given), by id in chunks so 100k subscribers never
+    sit in memory at once."""
+    last_id = 0
+    in_slots = true() if slots is None else _in_slots(slots)
+    while True:
+        rows = session.scalars(
+            select(SubscriberRow)
+            .options(selectinload(SubscriberRow.profile))
+            .where(
+                SubscriberRow.id > last_id,
+                SubscriberRow.status == Status.ACTIVE.value,
+                or_(
+                    SubscriberRow.frequency == Frequency.DAILY.value,
+                    SubscriberRow.send_weekday == day.weekday(),
+                ),
+                in_slots,
+                ~exists().where(
+                    OutboxRow.subscriber_id == SubscriberRow.id, OutboxRow.digest_date == day
+                ),
+            )
+            .order_by(SubscriberRow.id)
+            .limit(chunk)
+        ).all()
+        if not rows:
+            return
+        for row in rows:
+            yield DueSubscriber(
+                id=row.id,
+                email=row.email,
+                token_key=row.token_key,
+                frequency=Frequency(row.frequency),
+                profile=to_profile(row.profile),
+            )
+        last_id = rows[-1].id
+        session.expunge_all()
+
+
+def example_paper_ids(session: Session) -> set[str]:
+    """Every paper some active profile names as an example, to load them once."""
+    ids: set[str] = set()
+    rows = session.execute(
+        select(InterestProfileRow.seed_papers, InterestProfileRow.disliked_papers)
+        .join(SubscriberRow)
+        .where(SubscriberRow.status == Status.ACTIVE.value)
+    )
+    for seeds, disliked in rows:
+        ids.update(seeds or (), disliked or ())
+    return ids
+
+
+def statuses(session: Session, ids: Sequence[int]) -> dict[int, str]:
+    rows = session.execute(
+        select(SubscriberRow.id, SubscriberRow.status).where(SubscriberRow.id.in_(ids))
+    )
+    return {int(subscriber_id): str(status) for subscriber_id, status in rows}

@@ -1,0 +1,87 @@
+"""Subscribers and their interest profiles mapped to rows and back: the Status, Schedule
+and InterestProfile a row stores, and finding a subscriber's row. newsletter.db.subscribers
+re-exports these names, the way most callers import them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from newsletter.db.models import InterestProfileRow, SubscriberRow
+from newsletter.domain import CategoryMode, InterestProfile
+
+
+class Status(StrEnum):
+    PENDING = "pending"  # waiting for the address to be confirmed: never mailed a digest
+    ACTIVE = "active"
+    PAUSED = "paused"
+    UNSUBSCRIBED = "unsubscribed"
+    BOUNCED = "bounced"  # the address does not exist: suppressed
+
+
+class Frequency(StrEnum):
+    DAILY = "daily"
+    WEEKLY = "weekly"
+
+
+@dataclass(frozen=True, slots=True)
+class Schedule:
+    """When the digest goes out: local hour in `timezone` (None: the service's default)."""
+
+    timezone: str | None = None
+    send_hour: int = 7
+    frequency: Frequency = Frequency.DAILY
+    send_weekday: int = 0  # weekly digests: 0 = Monday
+
+
+def to_schedule(row: SubscriberRow) -> Schedule:
+    return Schedule(
+        timezone=row.timezone,
+        send_hour=row.send_hour,
+        frequency=Frequency(row.frequency),
+        send_weekday=row.send_weekday,
+    )
+
+
+def to_profile(row: InterestProfileRow | None) -> InterestProfile:
+    if row is None:
+        return InterestProfile()
+    return InterestProfile(
+        description=row.description,
+        keywords=tuple(row.keywords),
+        exclude=tuple(row.negative_keywords),
+        categories=tuple(row.categories),
+        category_mode=CategoryMode(row.category_mode),
+        authors=tuple(row.authors),
+        seed_papers=tuple(row.seed_papers),
+        disliked_papers=tuple(row.disliked_papers),
+    )
+
+
+def write_profile(row: InterestProfileRow, profile: InterestProfile) -> None:
+    row.description = profile.description
+    row.keywords = list(profile.keywords)
+    row.negative_keywords = list(profile.exclude)
+    row.categories = list(profile.categories)
+    row.category_mode = profile.category_mode.value
+    row.authors = list(profile.authors)
+    row.seed_papers = list(profile.seed_papers)
+    row.disliked_papers = list(profile.disliked_papers)
+
+
+def find(session: Session, email: str) -> SubscriberRow | None:
+    return session.scalar(select(SubscriberRow).where(SubscriberRow.email == email))
+
+
+def get(session: Session, subscriber_id: int) -> SubscriberRow | None:
+    return session.get(SubscriberRow, subscriber_id)
+
+
+def write_schedule(row: SubscriberRow, schedule: Schedule) -> None:
+    row.timezone = schedule.timezone
+    row.send_hour = schedule.send_hour
+    row.frequency = schedule.frequency.value
+    row.send_weekday = schedule.send_weekday

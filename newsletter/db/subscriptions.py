@@ -1,0 +1,92 @@
+"""Self-service (the web app): every change here is asked for by the subscriber, from a
+form, a mail link or the API. A subscribe form is unauthenticated: it may create or renew
+a pending subscription, never change a confirmed one."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy.orm import Session
+
+from newsletter.db.models import InterestProfileRow, SubscriberRow
+from newsletter.db.subscriber_rows import Schedule, Status, find, write_profile, write_schedule
+from newsletter.domain import InterestProfile
+
+
+def request_subscription(
+    session: Session, *, email: str, profile: InterestProfile, schedule: Schedule, now: datetime
+) -> SubscriberRow:
+    """A subscribe form sent for `email`, which nobody has proven to own yet.
+
+    A new address waits as pending; a pending or unsubscribed one takes the new profile and
+    waits for confirmation again. An active, paused or bounced subscriber is left exactly
+    as it is: an unauthenticated form must never change someone's subscription.
+    """
+    row = find(session, email)
+    if row is None:
+        row = SubscriberRow(email=email, status=Status.PENDING.value, created_at=now)
+        row.profile = InterestProfileRow()
+        session.add(row)
+    elif row.status not in (Status.PENDING.value, Status.UNSUBSCRIBED.value):
+        return row
+    if row.profile is None:
+        row.profile = InterestProfileRow()
+    row.status = Status.PENDING.value
+    write_profile(row.profile, profile)
+    write_schedule(row, schedule)
+    session.flush()
+    return row
+
+
+def claim_confirmation_mail(row: SubscriberRow, *, now: datetime, cooldown: timedelta) -> bool:
+    """True (and the time recorded) when a confirmation mail may go out now."""
+    last = row.confirmation_sent_at
+    if last is not None and last <= now < last + cooldown:
+        return False
+    row.confirmation_sent_at = now
+    return True
+
+
+def confirm(row: SubscriberRow, *, now: datetime) -> bool:
+    """Activate a pending subscriber; False when it was not pending (idempotent)."""
+    if row.status != Status.PENDING.value:
+        return False
+    row.status = Status.ACTIVE.value
+    row.confirmed_at = now
+    row.unsubscribed_at = None
+    return True
+
+
+def update_preferences(row: SubscriberRow, *, profile: InterestProfile, schedule: Schedule) -> None:
+    if row.profile is None:
+        row.profile = InterestProfileRow()
+    write_profile(row.profile, profile)
+    write_schedule(row, schedule)
+
+
+def set_paused(row: SubscriberRow, *, paused: bool) -> bool:
+    """Pause an active subscriber or resume a paused one; False when nothing changed."""
+    before, after = (Status.ACTIVE, Status.PAUSED) if paused else (Status.PAUSED, Status.ACTIVE)
+    if row.status != before.value:
+        return False
+    row.status = after.value
+    return True
+
+
+def record_feedback(row: SubscriberRow, *, paper_id: str, more: bool) -> None:
+    """A paper becomes a positive (`more`) or negative example, and leaves the other list."""
+    if row.profile is None:
+        row.profile = InterestProfileRow()
+    profile = row.profile
+    seeds = [p for p in profile.seed_papers or [] if p != paper_id]
+    disliked = [p for p in profile.disliked_papers or [] if p != paper_id]
+    (seeds if more else disliked).append(paper_id)
+    # New lists, not in-place edits: JSON columns only notice assignment.
+    profile.seed_papers, profile.disliked_papers = seeds, disliked
+
+
+def delete_subscriber(session: Session, row: SubscriberRow) -> None:
+    """Everything about the subscriber: the profile goes with the row (ORM cascade), the
+    outbox and received papers with it in the database (ON DELETE CASCADE)."""
+    session.delete(row)
+    session.flush()
