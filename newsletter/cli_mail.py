@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from sqlalchemy.orm import Session, sessionmaker
 
 from newsletter.addresses import AddressError, normalise_address
 from newsletter.cli_common import err, fail, load_settings, migrated, out, parse_day
@@ -95,10 +96,16 @@ def send(
     rate: Annotated[
         float | None, typer.Option(min=0, help="Messages per second, 0 = no limit")
     ] = None,
+    dry_run: Annotated[
+        bool, typer.Option(help="List what is due now; connect to no server")
+    ] = False,
 ) -> None:
     """Send every due digest in the outbox, then print what happened to them."""
     settings = load_settings()
     _, sessions = migrated(settings)
+    if dry_run:
+        _list_due(sessions)
+        return
     with sessions() as session:
         waiting = outbox.counts_by_state(session)
     total = waiting.get(outbox.State.QUEUED.value, 0) + waiting.get("deferred", 0)
@@ -108,16 +115,19 @@ def send(
         def advance(_: Verdict) -> None:
             progress.advance(task)
 
-        report = asyncio.run(
-            setup.send_all(
-                settings,
-                sessions=sessions,
-                clock=lambda: datetime.now(UTC),
-                concurrency=concurrency,
-                rate=rate,
-                on_outcome=advance,
+        try:
+            report = asyncio.run(
+                setup.send_all(
+                    settings,
+                    sessions=sessions,
+                    clock=lambda: datetime.now(UTC),
+                    concurrency=concurrency,
+                    rate=rate,
+                    on_outcome=advance,
+                )
             )
-        )
+        except setup.SenderBusy as exc:
+            fail(str(exc))
     counts = report.counts
     out.print(
         f"sent {counts['sent']}, deferred {counts['deferred'] + counts['ambiguous']}, "
@@ -127,6 +137,18 @@ def send(
     )
     if report.stopped:
         fail(report.stopped)
+
+
+def _list_due(sessions: sessionmaker[Session]) -> None:
+    with sessions() as session:
+        total, first = outbox.due_now(session, now=datetime.now(UTC), limit=20)
+    table = Table("to", "digest day", "papers", "state", "attempts")
+    for mail in first:
+        table.add_row(
+            mail.email, str(mail.digest_date), str(mail.papers), mail.state, str(mail.attempts)
+        )
+    out.print(table)
+    out.print(f"{total} digests due now; nothing sent (--dry-run)", highlight=False)
 
 
 def preview(

@@ -314,6 +314,19 @@ def test_send_delivers_the_queued_digests(
     assert len(smtp_server.messages) == 2
 
 
+def test_send_dry_run_lists_what_is_due_and_connects_to_nobody(
+    env: dict[str, str], smtp_server: ScriptedSmtpServer
+) -> None:
+    fetch_listing(env)
+    subscribe(env, "a@example.org")
+    ok(env, "digest", "--date", DAY)
+    result = ok(relay_env(env, smtp_server), "send", "--dry-run")
+    assert "1 digests due now; nothing sent (--dry-run)" in result.stdout
+    assert "a@example.org" in result.stdout
+    assert smtp_server.connections == 0
+    assert outbox_states(env) == {"queued": 1}
+
+
 def test_send_stops_on_a_policy_refusal(
     env: dict[str, str], smtp_server: ScriptedSmtpServer
 ) -> None:

@@ -201,3 +201,31 @@ def subscriber_digests(
         .limit(limit)
     )
     return [ClaimedDigest.of(row, subscriber) for row in rows]
+
+
+@dataclass(frozen=True, slots=True)
+class DueMail:
+    email: str
+    digest_date: date
+    papers: int
+    state: str
+    attempts: int
+
+
+def due_now(session: Session, *, now: datetime, limit: int) -> tuple[int, list[DueMail]]:
+    """How many digests a send would take now, and the first `limit` of them (read only)."""
+    due = (OutboxRow.state.in_((State.QUEUED.value, State.DEFERRED.value))) & (
+        OutboxRow.next_attempt_at <= now
+    )
+    total = session.scalar(select(func.count()).select_from(OutboxRow).where(due)) or 0
+    rows = session.execute(
+        select(OutboxRow, SubscriberRow.email)
+        .join(SubscriberRow, SubscriberRow.id == OutboxRow.subscriber_id)
+        .where(due)
+        .order_by(OutboxRow.next_attempt_at, OutboxRow.id)
+        .limit(limit)
+    )
+    return int(total), [
+        DueMail(email, row.digest_date, len(row.content), row.state, row.attempts)
+        for row, email in rows
+    ]
