@@ -221,6 +221,25 @@ async def test_delete_removes_everything_after_a_confirm_step(
     assert count(sessions, models.PaperRow) == 1
 
 
+async def test_delete_removes_the_bounce_reports_naming_the_address(
+    settings: Settings, sessions: sessionmaker[Session], who: Recipient
+) -> None:
+    # Bounce reports name the address, not the subscriber row: no cascade reaches them.
+    subscriber(sessions, "bob@example.org")
+    with sessions.begin() as session:
+        for n, recipient in enumerate(("ada@example.org", "ada@example.org", "bob@example.org")):
+            session.add(models.BounceEventRow(fingerprint=str(n), recipient=recipient, kind="soft"))
+    path = link_path(links(settings).preferences(who))
+    async with web_client(settings, sessions) as web:
+        confirm = await web.get(f"{path}/delete")
+        done = await web.post(f"{path}/delete", data={"csrf_token": csrf_of(confirm)})
+    assert done.status_code == 200
+    with sessions() as session:
+        left = session.scalars(select(models.BounceEventRow.recipient)).all()
+        emails = session.scalars(select(models.SubscriberRow.email)).all()
+    assert (left, emails) == (["bob@example.org"], ["bob@example.org"])
+
+
 async def test_unsubscribe_page_then_button(
     settings: Settings, sessions: sessionmaker[Session], who: Recipient
 ) -> None:

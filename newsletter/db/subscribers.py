@@ -14,15 +14,10 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, TypeVar
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session, selectinload
 
-from newsletter.db.models import (
-    BounceEventRow,
-    InterestProfileRow,
-    SubscriberRow,
-    new_token_key,
-)
+from newsletter.db.models import InterestProfileRow, SubscriberRow, new_token_key
 from newsletter.db.subscriber_rows import Frequency as Frequency
 from newsletter.db.subscriber_rows import Schedule as Schedule
 from newsletter.db.subscriber_rows import Status as Status
@@ -249,13 +244,5 @@ def _profile_values(profile: InterestProfile) -> dict[str, object]:
     }
 
 
-def erase(session: Session, row: SubscriberRow) -> int:
-    """Delete everything stored about a subscriber (the right to erasure): the row with
-    profile, outbox and received papers, and the bounce reports naming the address.
-    Returns how many bounce reports went."""
-    email = row.email
-    delete_subscriber(session, row)
-    bounces = session.scalars(
-        delete(BounceEventRow).where(BounceEventRow.recipient == email).returning(BounceEventRow.id)
-    ).all()
-    return len(bounces)
+# The admin's name for the one erasure the web's "delete everything" uses too.
+erase = delete_subscriber

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
-from newsletter.db.models import InterestProfileRow, SubscriberRow
+from newsletter.db.models import BounceEventRow, InterestProfileRow, SubscriberRow
 from newsletter.db.subscriber_rows import Schedule, Status, find, write_profile, write_schedule
 from newsletter.domain import InterestProfile
 
@@ -85,8 +86,16 @@ def record_feedback(row: SubscriberRow, *, paper_id: str, more: bool) -> None:
     profile.seed_papers, profile.disliked_papers = seeds, disliked
 
 
-def delete_subscriber(session: Session, row: SubscriberRow) -> None:
-    """Everything about the subscriber: the profile goes with the row (ORM cascade), the
-    outbox and received papers with it in the database (ON DELETE CASCADE)."""
+def delete_subscriber(session: Session, row: SubscriberRow) -> int:
+    """Erase everything stored about the subscriber (the right to erasure), for the web's
+    "delete everything" and the admin's `subscribers remove --delete` alike: the profile
+    goes with the row (ORM cascade), the outbox and received papers with it in the database
+    (ON DELETE CASCADE), and the bounce reports naming the address, which no foreign key
+    ties to the row. Returns how many bounce reports went."""
+    email = row.email
     session.delete(row)
     session.flush()
+    bounces = session.scalars(
+        delete(BounceEventRow).where(BounceEventRow.recipient == email).returning(BounceEventRow.id)
+    ).all()
+    return len(bounces)
