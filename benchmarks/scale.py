@@ -53,6 +53,15 @@ def fresh_database(url: str) -> str:
     return make_url(url).set(database=name).render_as_string(hide_password=False)
 
 
+def drop_database(server_url: str, url: str) -> None:
+    from sqlalchemy import create_engine, make_url, text
+
+    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)'))
+    admin.dispose()
+
+
 def run(url: str, *, workers: int, connections: int, port: int) -> dict[str, float]:
     from sqlalchemy import delete, update
 
@@ -134,6 +143,7 @@ def main() -> None:
             )
     finally:
         sink.communicate("")
+        drop_database(args.database_url, url)
 
 
 if __name__ == "__main__":

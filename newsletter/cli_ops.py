@@ -83,7 +83,12 @@ def worker(
     while not stopping.is_set():
         try:
             report = asyncio.run(
-                setup.send_all(settings, sessions=sessions, clock=lambda: datetime.now(UTC))
+                setup.send_all(
+                    settings,
+                    sessions=sessions,
+                    clock=lambda: datetime.now(UTC),
+                    should_stop=stopping.is_set,
+                )
             )
         except setup.SenderBusy as exc:
             log.warning("%s; waiting", exc)

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).parents[1]
 
 
@@ -28,3 +30,21 @@ def test_matching_scale_worker_runs() -> None:
     result = json.loads(out.split("RESULT ", 1)[1].splitlines()[0])
     assert result["profiles"] == 500
     assert result["matches"] > 0
+
+
+def test_send_benchmark_runs() -> None:
+    out = run("benchmarks/send.py", "--worker", "60", "--concurrency", "2")
+    result = json.loads(out.split("RESULT ", 1)[1].splitlines()[0])
+    assert result["sent"] == result["queued"] > 0
+    assert result["raw_rate"] > 0
+    assert result["ratio"] > 0
+
+
+@pytest.mark.postgres
+def test_scale_benchmark_runs(postgres_url: str) -> None:
+    out = run(
+        "benchmarks/scale.py", "--database-url", postgres_url, "--subscribers", "60",
+        "--workers", "1", "--connections", "2",
+    )  # fmt: skip
+    assert "1 worker(s): " in out
+    assert "msg/s" in out

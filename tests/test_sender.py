@@ -15,6 +15,7 @@ from newsletter.db import outbox, outbox_claims, subscribers
 from newsletter.db.models import OutboxRow, SentPaperRow, SubscriberRow
 from newsletter.delivery import setup
 from newsletter.delivery.ratelimit import TokenBucket
+from newsletter.delivery.replies import Verdict
 from newsletter.delivery.sender import Sender, SendPolicy, SendReport
 from newsletter.delivery.smtp import SmtpConfig, SmtpPool
 from tests.factories import arxiv_paper
@@ -67,6 +68,8 @@ async def drain(
     limiter: TokenBucket | None = None,
     size: int = 2,
     timeout: float = 2.0,
+    on_outcome: Callable[[Verdict], None] = lambda _: None,
+    should_stop: Callable[[], bool] = lambda: False,
 ) -> SendReport:
     limiter = limiter or TokenBucket(None)
     config = SmtpConfig(
@@ -81,6 +84,8 @@ async def drain(
             policy=policy or SendPolicy(single_worker=True),
             clock=clock,
             envelope_from="digest@example.org",
+            on_outcome=on_outcome,
+            should_stop=should_stop,
         )
         return await sender.drain()
 
@@ -300,3 +305,57 @@ async def test_expired_lease_is_reclaimed_by_another_worker(
     report = await drain(settings, sessions, smtp_server, clock, policy=multi)
     assert report.counts["sent"] == 1
     assert states(sessions) == {"ada@example.org": "sent"}
+
+
+async def test_status_is_checked_right_before_each_message(
+    settings: Settings, sessions: sessionmaker[Session], smtp_server: ScriptedSmtpServer
+) -> None:
+    queue_for(sessions, ["ada@example.org", "alan@example.org"])
+
+    def unsubscribe_alan(_: Verdict) -> None:  # after the first mail of the same batch
+        with sessions.begin() as session:
+            row = subscribers.find(session, "alan@example.org")
+            assert row is not None
+            subscribers.unsubscribe(session, subscriber=row, now=START)
+
+    report = await drain(settings, sessions, smtp_server, Clock(), size=1,
+                         on_outcome=unsubscribe_alan)  # fmt: skip
+    assert report.cancelled == 1
+    assert [m.rcpt_tos for m in smtp_server.accepted] == [("ada@example.org",)]
+    assert states(sessions) == {"ada@example.org": "sent", "alan@example.org": "cancelled"}
+
+
+async def test_rows_whose_lease_ran_out_mid_batch_are_sent_once(
+    settings: Settings, sessions: sessionmaker[Session], smtp_server: ScriptedSmtpServer
+) -> None:
+    # A slow batch outlives its lease and another sender takes the waiting rows back: the
+    # first sender must not send them too.
+    addresses = [f"r{n}@example.org" for n in range(5)]
+    queue_for(sessions, addresses)
+    clock = Clock()
+    policy = SendPolicy(single_worker=False, lease=timedelta(minutes=1))
+    done = []
+
+    def another_sender_reclaims(_: Verdict) -> None:
+        done.append(1)
+        if len(done) == 2:
+            clock.now += timedelta(minutes=2)
+            assert outbox_claims.reclaim_expired(sessions, now=clock.now) == 3
+
+    await drain(settings, sessions, smtp_server, clock, policy=policy, size=1,
+                on_outcome=another_sender_reclaims)  # fmt: skip
+    received = [m.rcpt_tos[0] for m in smtp_server.accepted]
+    assert sorted(received) == addresses  # each once: the reclaimed three were sent later
+    assert set(states(sessions).values()) == {"sent"}
+
+
+async def test_a_stop_request_sends_nothing_more(
+    settings: Settings, sessions: sessionmaker[Session], smtp_server: ScriptedSmtpServer
+) -> None:
+    queue_for(sessions, [f"r{n}@example.org" for n in range(6)])
+    sent: list[Verdict] = []
+    report = await drain(settings, sessions, smtp_server, Clock(), size=1,
+                         on_outcome=sent.append, should_stop=lambda: len(sent) >= 2)  # fmt: skip
+    assert report.attempted == 2
+    with sessions() as session:
+        assert outbox.counts_by_state(session) == {"sent": 2, "queued": 4}

@@ -113,6 +113,24 @@ def _finish(connection: Connection, digest: ClaimedDigest, **values: Any) -> boo
     return bool(result.rowcount)
 
 
+def renew(
+    sessions: sessionmaker[Session], digest: ClaimedDigest, *, now: datetime, lease: timedelta
+) -> str | None:
+    """Just before a message goes out: extend this claim's lease and read the subscriber's
+    status now. None when the claim was lost (its lease ran out and another sender took
+    the row: it must not be sent from here); otherwise the current status."""
+    with _engine(sessions).begin() as connection:
+        held = connection.execute(
+            update(OutboxRow).where(_held(digest)).values(lease_expires_at=now + lease)
+        ).rowcount
+        if not held:
+            return None
+        status = connection.scalar(
+            select(SubscriberRow.status).where(SubscriberRow.id == digest.subscriber_id)
+        )
+        return str(status) if status is not None else "deleted"
+
+
 def record_sent(
     sessions: sessionmaker[Session], digest: ClaimedDigest, *, reply: str, now: datetime
 ) -> None:

@@ -73,6 +73,7 @@ class Sender:
     clock: Callable[[], datetime]
     envelope_from: str
     on_outcome: Callable[[Verdict], None] = lambda _: None
+    should_stop: Callable[[], bool] = lambda: False  # e.g. SIGTERM: finish in-flight mail only
     report: SendReport = field(default_factory=SendReport)
 
     async def drain(self) -> SendReport:
@@ -82,7 +83,7 @@ class Sender:
         )
         if reclaimed:
             log.warning("%d digests were in flight when a sender stopped; retrying", reclaimed)
-        while self.report.stopped is None:
+        while self.report.stopped is None and not self.should_stop():
             batch = outbox_claims.claim(
                 self.sessions,
                 now=self.clock(),
@@ -108,18 +109,24 @@ class Sender:
     async def _worker(
         self, pending: asyncio.Queue[ClaimedDigest], papers: dict[str, Paper]
     ) -> None:
-        while self.report.stopped is None and not pending.empty():
+        while self.report.stopped is None and not self.should_stop() and not pending.empty():
             digest = pending.get_nowait()
             await self._deliver(digest, papers)
 
     async def _deliver(self, digest: ClaimedDigest, papers: dict[str, Paper]) -> None:
         now = self.clock()
-        if digest.subscriber_status != "active":
+        # A batch can take longer than a lease (slow relay, low rate limit): each message
+        # renews its claim right before it goes, and is skipped if another sender took it.
+        status = outbox_claims.renew(self.sessions, digest, now=now, lease=self.policy.lease)
+        if status is None:
+            log.warning("digest %s was taken over by another sender", digest.outbox_id)
+            return
+        if status != "active":  # unsubscribed, paused or bounced since it was queued
             outbox_claims.record_final(
                 self.sessions,
                 digest,
                 state=State.CANCELLED,
-                reply=f"not sent: subscriber is {digest.subscriber_status}",
+                reply=f"not sent: subscriber is {status}",
                 now=now,
             )
             self.report.cancelled += 1

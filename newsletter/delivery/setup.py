@@ -119,14 +119,16 @@ async def send_all(
     concurrency: int | None = None,
     rate: float | None = None,
     on_outcome: Callable[[Verdict], None] = lambda _: None,
+    should_stop: Callable[[], bool] = lambda: False,
 ) -> SendReport:
-    """Drain the outbox once over a fresh pool of SMTP connections."""
+    """Drain the outbox once over a fresh pool of SMTP connections (until `should_stop`)."""
     limit = settings.smtp_rate_limit if rate is None else rate
     limiter = TokenBucket(limit or None, burst=max(1, int(limit or 1)))
     size = concurrency or settings.smtp_concurrency
     with _only_sender(settings):
         return await _send(settings, sessions=sessions, clock=clock, size=size,
-                           limiter=limiter, on_outcome=on_outcome)  # fmt: skip
+                           limiter=limiter, on_outcome=on_outcome,
+                           should_stop=should_stop)  # fmt: skip
 
 
 async def _send(
@@ -137,6 +139,7 @@ async def _send(
     size: int,
     limiter: TokenBucket,
     on_outcome: Callable[[Verdict], None],
+    should_stop: Callable[[], bool],
 ) -> SendReport:
     identity = mail_identity(settings)
     async with SmtpPool(smtp_config(settings), size=size, limiter=limiter) as pool:
@@ -149,5 +152,6 @@ async def _send(
             clock=clock,
             envelope_from=identity.address,
             on_outcome=on_outcome,
+            should_stop=should_stop,
         )
         return await sender.drain()
