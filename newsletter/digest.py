@@ -16,6 +16,7 @@ from newsletter.db.due import DueSlot, DueSubscriber, due_subscribers, example_p
 from newsletter.db.embeddings import DbEmbeddingCache
 from newsletter.db.papers import digest_candidates, papers_by_id
 from newsletter.db.subscribers import Frequency
+from newsletter.domain import Paper
 from newsletter.matching.ranker import Match, Ranker
 from newsletter.matching.semantic import Embedder
 
@@ -69,7 +70,6 @@ def queue_digests(
         if not chunk:  # the usual case for the scheduler's frequent dispatch ticks
             return report
         ranker_for = _rankers(sessions, day=day, options=options, embedder=embedder)
-        report.candidates = len(ranker_for(Frequency.DAILY).papers)
         while chunk:
             digests = _match_chunk(
                 chunk, day=day, sessions=sessions, ranker_for=ranker_for, options=options
@@ -80,34 +80,60 @@ def queue_digests(
                     outbox.enqueue(writer, _worth_queueing(digests, options), now=now)
             progress(len(chunk))
             chunk = list(islice(subscribers, CHUNK))
+    if report.considered == 0:
+        # Subscribers were due but no window had papers: a missing fetch, not a quiet day.
+        raise NoPapersError(f"no papers stored for {day}: run `newsletter fetch` first")
+    report.candidates = max((len(r.papers) for r in ranker_for.built()), default=0)
     return report
+
+
+@dataclass
+class _Rankers:
+    """A ranker per frequency over its window of papers (the day's last `window_days` for
+    daily digests, the week for weekly ones), built on first use; None for an empty window,
+    whose subscribers are left undecided (a later dispatch, after a fetch, serves them)."""
+
+    sessions: sessionmaker[Session]
+    day: date
+    windows: dict[Frequency, int]
+    embedder: Embedder | None
+    known: list[Paper]
+    cache: DbEmbeddingCache
+    _rankers: dict[Frequency, Ranker | None] = field(default_factory=dict)
+
+    def __call__(self, frequency: Frequency) -> Ranker | None:
+        if frequency not in self._rankers:
+            first = self.day - timedelta(days=self.windows[frequency] - 1)
+            with self.sessions() as session:
+                papers = digest_candidates(session, first=first, last=self.day)
+            self._rankers[frequency] = None
+            if papers:
+                self._rankers[frequency] = Ranker(
+                    papers,
+                    embedder=self.embedder,
+                    cache=self.cache,
+                    profile_cache=self.cache,
+                    known_papers=self.known,
+                )
+        return self._rankers[frequency]
+
+    def built(self) -> list[Ranker]:
+        return [r for r in self._rankers.values() if r is not None]
 
 
 def _rankers(
     sessions: sessionmaker[Session], *, day: date, options: DigestOptions, embedder: Embedder | None
-) -> Callable[[Frequency], Ranker]:
-    """A ranker per frequency over its window of papers, built on first use."""
+) -> _Rankers:
     with sessions() as session:
-        first = day - timedelta(days=options.window_days - 1)
-        daily = digest_candidates(session, first=first, last=day)
-        if not daily:
-            raise NoPapersError(f"no papers stored for {day}: run `newsletter fetch` first")
         known = list(papers_by_id(session, sorted(example_paper_ids(session))).values())
-    cache = DbEmbeddingCache(sessions)
-    rankers: dict[Frequency, Ranker] = {}
-
-    def ranker_for(frequency: Frequency) -> Ranker:
-        if frequency not in rankers:
-            papers = daily
-            if frequency is Frequency.WEEKLY:
-                with sessions() as session:
-                    papers = digest_candidates(session, first=day - timedelta(days=6), last=day)
-            rankers[frequency] = Ranker(
-                papers, embedder=embedder, cache=cache, profile_cache=cache, known_papers=known
-            )
-        return rankers[frequency]
-
-    return ranker_for
+    return _Rankers(
+        sessions=sessions,
+        day=day,
+        windows={Frequency.DAILY: options.window_days, Frequency.WEEKLY: 7},
+        embedder=embedder,
+        known=known,
+        cache=DbEmbeddingCache(sessions),
+    )
 
 
 def _match_chunk(
@@ -115,7 +141,7 @@ def _match_chunk(
     *,
     day: date,
     sessions: sessionmaker[Session],
-    ranker_for: Callable[[Frequency], Ranker],
+    ranker_for: Callable[[Frequency], Ranker | None],
     options: DigestOptions,
 ) -> list[outbox.NewDigest]:
     digests: list[outbox.NewDigest] = []
@@ -124,6 +150,8 @@ def _match_chunk(
         if not group:
             continue
         ranker = ranker_for(frequency)
+        if ranker is None:
+            continue
         with sessions() as session:
             already = outbox.sent_paper_ids(
                 session,

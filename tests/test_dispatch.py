@@ -168,6 +168,24 @@ def test_weekly_subscribers_only_on_their_weekday(sessions: sessionmaker[Session
     assert sorted(day for _, day, _ in rows(sessions)) == [date(2026, 10, 28), date(2026, 11, 4)]
 
 
+def test_weekly_digest_on_a_day_without_new_papers(sessions: sessionmaker[Session]) -> None:
+    # Sunday 22 Nov 2026: no papers that day or the day before, but the week has some.
+    seed_days(sessions, date(2026, 11, 16), date(2026, 11, 20))
+    add(sessions, "sunday@example.org", zone="UTC", hour=6, since=datetime(2026, 11, 1, tzinfo=UTC))
+    add(sessions, "daily@example.org", zone="UTC", hour=6, since=datetime(2026, 11, 1, tzinfo=UTC))
+    with sessions.begin() as session:
+        session.execute(
+            update(SubscriberRow)
+            .where(SubscriberRow.email == "sunday@example.org")
+            .values(frequency="weekly", send_weekday=6)
+        )
+    tick(sessions, datetime(2026, 11, 22, 7, 0, tzinfo=UTC))
+    queued = {(email, day) for email, day, _ in rows(sessions)}
+    assert ("sunday@example.org", date(2026, 11, 22)) in queued
+    # The daily reader has nothing new on Sunday: left undecided, not an empty mail.
+    assert not any(email == "daily@example.org" for email, _ in queued if _ == date(2026, 11, 22))
+
+
 @pytest.mark.postgres
 def test_two_schedulers_never_queue_twice(postgres_url: str) -> None:
     engine = make_engine(postgres_url)
