@@ -15,6 +15,7 @@ from newsletter.db import migrations, subscribers
 from newsletter.db.engine import make_engine, session_factory
 from newsletter.db.models import OutboxRow, SubscriberRow
 from newsletter.db.papers import store_papers
+from newsletter.db.subscriptions import set_paused
 from newsletter.digest import DigestOptions
 from newsletter.dispatch import dispatch as run_dispatch
 from newsletter.dispatch import due_days, send_time
@@ -184,6 +185,26 @@ def test_weekly_digest_on_a_day_without_new_papers(sessions: sessionmaker[Sessio
     assert ("sunday@example.org", date(2026, 11, 22)) in queued
     # The daily reader has nothing new on Sunday: left undecided, not an empty mail.
     assert not any(email == "daily@example.org" for email, _ in queued if _ == date(2026, 11, 22))
+
+
+def test_resuming_after_the_send_hour_does_not_mail_the_paused_days(
+    sessions: sessionmaker[Session],
+) -> None:
+    seed_days(sessions, date(2026, 11, 15), date(2026, 11, 20))
+    add(sessions, "back@example.org", zone="UTC", hour=7, since=datetime(2026, 11, 1, tzinfo=UTC))
+    with sessions.begin() as session:
+        row = subscribers.find(session, "back@example.org")
+        assert row is not None
+        set_paused(row, paused=True)
+    tick(sessions, datetime(2026, 11, 18, 12, 0, tzinfo=UTC))  # paused: nothing
+    with sessions.begin() as session:
+        row = subscribers.find(session, "back@example.org")
+        assert row is not None
+        set_paused(row, paused=False, now=datetime(2026, 11, 19, 10, 0, tzinfo=UTC))
+    tick(sessions, datetime(2026, 11, 19, 10, 5, tzinfo=UTC))
+    assert rows(sessions) == []  # neither the paused 18th nor the 19th (its 07:00 had passed)
+    tick(sessions, datetime(2026, 11, 20, 7, 0, tzinfo=UTC))
+    assert [day for _, day, _ in rows(sessions)] == [date(2026, 11, 20)]
 
 
 @pytest.mark.postgres

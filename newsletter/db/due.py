@@ -7,7 +7,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true
+from sqlalchemy import ColumnElement, and_, exists, false, func, or_, select, true
 from sqlalchemy.orm import Session, selectinload
 
 from newsletter.db.models import InterestProfileRow, OutboxRow, SubscriberRow
@@ -43,7 +43,8 @@ def _in_slots(slots: Sequence[DueSlot]) -> ColumnElement[bool]:
                 if slot.timezone is None
                 else SubscriberRow.timezone == slot.timezone,
                 SubscriberRow.send_hour == slot.send_hour,
-                SubscriberRow.confirmed_at <= slot.send_at,
+                func.coalesce(SubscriberRow.active_since, SubscriberRow.confirmed_at)
+                <= slot.send_at,
             )
             for slot in slots
         ),

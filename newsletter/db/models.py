@@ -94,6 +94,9 @@ class SubscriberRow(Base):
     status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     confirmed_at: Mapped[datetime | None]
+    # When mail last became due to start (confirmation or resume): digests of days whose
+    # send time came before it are not caught up. None: since `confirmed_at`.
+    active_since: Mapped[datetime | None]
     unsubscribed_at: Mapped[datetime | None]
     # Part of every signed link: a deleted subscriber's links never work for whoever gets
     # the same id later, and replacing the key revokes every link already mailed.

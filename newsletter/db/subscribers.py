@@ -48,7 +48,7 @@ def add_or_update(
     write_profile(row.profile, profile)
     if confirmed and row.status != Status.ACTIVE.value:
         row.status = Status.ACTIVE.value
-        row.confirmed_at = now
+        row.confirmed_at = row.active_since = now
         row.unsubscribed_at = None
         row.suppressed_reason = None
     session.flush()

@@ -4,7 +4,7 @@ a pending subscription, never change a confirmed one."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
@@ -53,7 +53,7 @@ def confirm(row: SubscriberRow, *, now: datetime) -> bool:
     if row.status != Status.PENDING.value:
         return False
     row.status = Status.ACTIVE.value
-    row.confirmed_at = now
+    row.confirmed_at = row.active_since = now
     row.unsubscribed_at = None
     return True
 
@@ -65,12 +65,15 @@ def update_preferences(row: SubscriberRow, *, profile: InterestProfile, schedule
     write_schedule(row, schedule)
 
 
-def set_paused(row: SubscriberRow, *, paused: bool) -> bool:
-    """Pause an active subscriber or resume a paused one; False when nothing changed."""
+def set_paused(row: SubscriberRow, *, paused: bool, now: datetime | None = None) -> bool:
+    """Pause an active subscriber or resume a paused one; False when nothing changed. A
+    resume counts from `now`: the paused days are not caught up."""
     before, after = (Status.ACTIVE, Status.PAUSED) if paused else (Status.PAUSED, Status.ACTIVE)
     if row.status != before.value:
         return False
     row.status = after.value
+    if not paused:
+        row.active_since = now or datetime.now(UTC)
     return True
 
 

@@ -165,7 +165,7 @@ def api_router(web: Web) -> APIRouter:
             row, _ = web.subscriber(session, Purpose.PREFERENCES, token)
             update_preferences(row, profile=checked.profile, schedule=checked.schedule)
             if body.paused is not None:
-                set_paused(row, paused=body.paused)
+                set_paused(row, paused=body.paused, now=web.now())
             session.flush()
             return export(row)
 

@@ -124,7 +124,7 @@ def manage_router(web: Web) -> APIRouter:
         web.check_csrf(request, await read_form(request))
         with web.sessions.begin() as session:
             row, _ = web.subscriber(session, Purpose.PREFERENCES, token)
-            set_paused(row, paused=paused)
+            set_paused(row, paused=paused, now=web.now())
         return back_to(token, "paused" if paused else "resumed")
 
     @router.post("/preferences/{token}/preview")
