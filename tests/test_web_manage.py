@@ -388,6 +388,27 @@ async def test_view_in_browser_renders_that_days_digest(
     assert wrong.status_code == 400
 
 
+async def test_view_in_browser_shows_the_papers_the_mail_had_to_leave_out(
+    settings: Settings, sessions: sessionmaker[Session], who: Recipient
+) -> None:
+    many = settings.model_copy(update={"digest_max_papers": 80})
+    papers = stored(
+        sessions,
+        *(
+            arxiv_paper(
+                id=f"2508.{n:05d}", title=f"Long paper number {n}", abstract="Words. " * 300
+            )
+            for n in range(80)
+        ),
+    )
+    queue_digest(sessions, who, list(papers))
+    async with web_client(many, sessions) as web:
+        page = await web.get(link_path(links(many).view(who, DAY)))
+    assert page.status_code == 200
+    assert all(f"Long paper number {n}<" in page.text for n in range(80))
+    assert "more matched" not in page.text
+
+
 async def test_every_page_get_changes_nothing(
     settings: Settings, sessions: sessionmaker[Session], who: Recipient
 ) -> None:

@@ -10,7 +10,13 @@ from newsletter.db.outbox import ClaimedDigest, decode_matches
 from newsletter.delivery.message import DkimSigner, MailIdentity, build_message
 from newsletter.domain import Paper
 from newsletter.links import Links, Recipient
-from newsletter.rendering import RenderedEmail, Sender, render_digest, render_quiet_day
+from newsletter.rendering import (
+    MAX_HTML_BYTES,
+    RenderedEmail,
+    Sender,
+    render_digest,
+    render_quiet_day,
+)
 
 
 @dataclass(frozen=True)
@@ -21,10 +27,20 @@ class Composer:
     max_papers: int
     dkim: DkimSigner | None = None
 
-    def render(self, digest: ClaimedDigest, papers: Mapping[str, Paper]) -> RenderedEmail:
+    def render(
+        self,
+        digest: ClaimedDigest,
+        papers: Mapping[str, Paper],
+        *,
+        max_html_bytes: int = MAX_HTML_BYTES,
+    ) -> RenderedEmail:
+        """The digest as mailed, or (with a larger `max_html_bytes`) as the browser shows
+        it: every paper, where the mail had to leave some out to stay under Gmail's clip."""
         who = Recipient(digest.subscriber_id, digest.token_key)
         matches = decode_matches(digest.content, papers)[: self.max_papers]
-        links = self.links.digest(who, digest.digest_date, [m.paper.id for m in matches])
+        # Feedback needs an arXiv id (papers from local files have none).
+        rated = [m.paper.id for m in matches if not m.paper.id.startswith("local:")]
+        links = self.links.digest(who, digest.digest_date, rated)
         if not matches:
             return render_quiet_day(
                 day=digest.digest_date, recipient=digest.email, links=links, sender=self.sender
@@ -35,6 +51,7 @@ class Composer:
             recipient=digest.email,
             links=links,
             sender=self.sender,
+            max_html_bytes=max_html_bytes,
         )
 
     def compose(

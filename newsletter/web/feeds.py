@@ -96,10 +96,14 @@ def feeds_router(web: Web) -> APIRouter:
             if digest is None:
                 raise PageError(404, "No digest that day", "Nothing was sent to you that day.")
             papers = papers_by_id(session, digest.paper_ids)
-        rendered = web.composer.render(digest, papers)
+        # No size budget here: this page is where a mail that had to drop papers sends you.
+        rendered = web.composer.render(digest, papers, max_html_bytes=BROWSER_HTML_BYTES)
         return HTMLResponse(rendered.html, headers={"Content-Security-Policy": _SANDBOXED})
 
     return router
+
+
+BROWSER_HTML_BYTES = 10_000_000
 
 
 def _day(extra: tuple[object, ...]) -> date:
