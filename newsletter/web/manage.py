@@ -18,7 +18,12 @@ from starlette.background import BackgroundTasks
 from newsletter.db.models import SubscriberRow
 from newsletter.db.outbox import ClaimedDigest, encode_matches
 from newsletter.db.subscribers import Status, to_profile, unsubscribe
-from newsletter.db.subscriptions import delete_subscriber, set_paused, update_preferences
+from newsletter.db.subscriptions import (
+    claim_confirmation_mail,
+    delete_subscriber,
+    set_paused,
+    update_preferences,
+)
 from newsletter.tokens import Purpose
 from newsletter.web import forms
 from newsletter.web.context import PageError, Web
@@ -32,6 +37,8 @@ DONE = {  # ?done=... after a change: the message shown, from this list only
     "resumed": "The digest is back on.",
     "preview": "A preview of your digest from the latest papers is on its way to your inbox.",
     "nothing": "Nothing in the latest papers matches your interests, so no preview was sent.",
+    "wait": "A mail went to this address a short while ago; try the preview again later.",
+    "stopped": "This address gets no mail (unsubscribed or bouncing), so no preview was sent.",
 }
 
 
@@ -132,11 +139,19 @@ def manage_router(web: Web) -> APIRouter:
         web.check_csrf(request, await read_form(request))
         if not web.preview_limiter.allow(web.client(request)):
             raise PageError(429, "Too many requests", "Please wait a while and try again.")
-        with web.sessions() as session:
+        with web.sessions.begin() as session:
             row, _ = web.subscriber(session, Purpose.PREFERENCES, token)
+            # Never to an address that left or bounces; at most one mail per cooldown, since
+            # anyone holding a forwarded digest has this link.
+            if row.status not in (Status.ACTIVE.value, Status.PAUSED.value):
+                return back_to(token, "stopped")
             preview = web.previewer.preview(to_profile(row.profile))
             if preview.day is None or not preview.matches:
                 return back_to(token, "nothing")
+            if not claim_confirmation_mail(
+                row, now=web.now(), cooldown=web.limits.confirmation_cooldown
+            ):
+                return back_to(token, "wait")
             digest = ClaimedDigest(
                 outbox_id=0,
                 subscriber_id=row.id,
