@@ -387,3 +387,10 @@ def test_list_unsubscribe_stays_on_its_header_line() -> None:
         if line.startswith(b"List-Unsubscribe:")
     )  # fmt: skip
     assert line == f"List-Unsubscribe: <{url}>".encode()
+
+
+def test_list_id_quotes_a_name_with_specials() -> None:
+    identity = MailIdentity('"Papers, daily" <digest@example.org>')
+    assert identity.list_id == '"Papers, daily" <digest.example.org>'
+    parsed = parse(build(identity=identity))
+    assert str(parsed["List-Id"]) == '"Papers, daily" <digest.example.org>'

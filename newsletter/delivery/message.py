@@ -15,6 +15,7 @@ import dkim
 
 from newsletter.rendering import RenderedEmail
 
+_SPECIALS = re.compile(r'[()<>\[\]:;@\\,."]')  # RFC 5322 specials: not allowed in an atom
 _FORBIDDEN = re.compile(r"[\r\n\x00]")
 _HEADER_NAME = re.compile(r"^[!-9;-~]+$")  # RFC 5322 ftext: printable ASCII except ":"
 
@@ -74,7 +75,12 @@ class MailIdentity:
     def list_id(self) -> str:
         """RFC 2919: a phrase (RFC 2047-encoded if need be), then the id in angle brackets."""
         name = parseaddr(self.from_header)[0] or "Paper digest"
-        phrase = name if name.isascii() else Header(name, "utf-8").encode()
+        if not name.isascii():
+            phrase = Header(name, "utf-8").encode()
+        elif _SPECIALS.search(name):  # "Papers, daily" must be a quoted string
+            phrase = '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        else:
+            phrase = name
         return f"{phrase} <digest.{self.domain}>"
 
     def new_message_id(self) -> str:
