@@ -147,11 +147,9 @@ async def raw_blast(port: int, *, count: int, size: int, connections: int) -> fl
 def worker(
     subscribers: int, *, concurrency: int, database_url: str | None, dkim: bool
 ) -> dict[str, float]:
-    from sqlalchemy import func, select
-
     from newsletter.config import Settings
+    from newsletter.db import outbox
     from newsletter.db.engine import make_engine, session_factory
-    from newsletter.db.models import OutboxRow
     from newsletter.delivery import setup
     from newsletter.digest import DigestOptions, queue_digests
 
@@ -191,11 +189,7 @@ def worker(
         cpu_per_message = (cpu_seconds() - cpu_before) / max(1, sent.counts["sent"])
         sample = _sample_size(settings, sessions)
         with sessions() as session:
-            states = dict(
-                session.execute(select(OutboxRow.state, func.count()).group_by(OutboxRow.state))
-                .tuples()
-                .all()
-            )
+            states = outbox.counts_by_state(session)
         raw_rate = asyncio.run(
             raw_blast(port, count=subscribers, size=sample, connections=concurrency)
         )

@@ -92,13 +92,16 @@ def _act(
     if row.kind == "hard":
         return _suppress(subscriber, f"hard bounce {row.status or ''}: {row.diagnostic}", result)
     if row.kind == "soft":
+        # By when the bounce happened (the report's date) where known: ingesting an old
+        # mailbox must not add up months-old soft bounces.
+        happened = func.coalesce(BounceEventRow.reported_at, BounceEventRow.recorded_at)
         recent = session.scalar(
             select(func.count())
             .select_from(BounceEventRow)
             .where(
                 BounceEventRow.recipient == row.recipient,
                 BounceEventRow.kind == "soft",
-                BounceEventRow.recorded_at >= now - policy.window,
+                happened >= now - policy.window,
             )
         )
         if (recent or 0) >= policy.soft_limit:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -137,8 +138,17 @@ class Web:
             )
 
     def client(self, request: Request) -> str:
-        # Behind a reverse proxy, run uvicorn with --proxy-headers so this is the client's.
-        return request.client.host if request.client else "unknown"
+        """The rate-limit key: the client's IPv4 address, or its IPv6 /64 (one end user
+        usually holds a whole /64, so counting single IPv6 addresses would not limit them).
+        Behind a reverse proxy, run uvicorn with --proxy-headers so this is the client's."""
+        host = request.client.host if request.client else "unknown"
+        try:
+            address = ipaddress.ip_address(host)
+        except ValueError:
+            return host
+        if address.version == 6:
+            return str(ipaddress.ip_network(f"{address}/64", strict=False))
+        return host
 
     def recipient(self, row: SubscriberRow) -> Recipient:
         return Recipient(row.id, row.token_key)

@@ -22,6 +22,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from itertools import islice
 
 from itsdangerous import BadData, TimestampSigner
 from starlette.datastructures import MutableHeaders
@@ -115,8 +116,11 @@ class RateLimiter:
     def _forget_idle(self, now: float) -> None:
         for key in [k for k, v in self._hits.items() if not v or v[-1] <= now - self.window]:
             del self._hits[key]
-        if len(self._hits) >= self.max_keys:  # under attack from many addresses: start over
-            self._hits.clear()
+        # Under attack from many addresses: drop the oldest tenth (dicts keep insertion
+        # order), never everyone's counts at once.
+        excess = len(self._hits) - self.max_keys * 9 // 10
+        for key in list(islice(self._hits, max(excess, 0))):
+            del self._hits[key]
 
 
 class BodyTooLarge(Exception):
