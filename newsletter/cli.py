@@ -14,7 +14,21 @@ from rich.progress import Progress
 from rich.table import Table
 
 from newsletter import cli_mail, cli_ops, cli_subscribers, scheduler
-from newsletter.cli_common import OutputFormat, err, fail, load_settings, out, parse_day
+from newsletter.cli_common import (
+    Authors,
+    Categories,
+    CategoryModeOption,
+    Excluded,
+    Interests,
+    Keywords,
+    OutputFormat,
+    err,
+    fail,
+    load_settings,
+    out,
+    parse_day,
+    profile_or_fail,
+)
 from newsletter.config import Settings
 from newsletter.db import migrations
 from newsletter.db.engine import make_engine, session_factory
@@ -23,7 +37,6 @@ from newsletter.delivery.sink import SINK_HOST, start_sink
 from newsletter.domain import CategoryMode, paper_json
 from newsletter.embedding import load_embedder
 from newsletter.fetch import FetchOutcome, build_sources, http_client, ingest
-from newsletter.matching.profile import ProfileError, build_profile
 from newsletter.matching.ranker import Ranker
 from newsletter.sources import SourceError
 from newsletter.sources.files import FileSource
@@ -142,14 +155,12 @@ def rank(
     papers_file: Annotated[
         Path, typer.Option("--papers", help="Papers: JSON Lines, arXiv or HF response")
     ],
-    interests: Annotated[str, typer.Option(help="Your interests in a sentence or two")] = "",
-    keyword: Annotated[list[str] | None, typer.Option(help="Keyword or phrase, repeatable")] = None,
-    exclude: Annotated[
-        list[str] | None, typer.Option(help="Never show papers with this term, repeatable")
-    ] = None,
-    category: Annotated[list[str] | None, typer.Option(help="arXiv category, repeatable")] = None,
-    category_mode: Annotated[CategoryMode, typer.Option()] = CategoryMode.BOOST,
-    author: Annotated[list[str] | None, typer.Option(help="Author to follow, repeatable")] = None,
+    interests: Interests = "",
+    keyword: Keywords = None,
+    exclude: Excluded = None,
+    category: Categories = None,
+    category_mode: CategoryModeOption = CategoryMode.BOOST,
+    author: Authors = None,
     seed_paper: Annotated[
         list[str] | None, typer.Option(help="arXiv id of a paper you like, repeatable")
     ] = None,
@@ -161,18 +172,13 @@ def rank(
 ) -> None:
     """What would my digest look like? Rank a file of papers against interests (no DB)."""
     settings = load_settings()
+    profile = profile_or_fail(
+        interests=interests, keyword=keyword, exclude=exclude, category=category,
+        category_mode=category_mode, author=author, seed_paper=seed_paper,
+    )  # fmt: skip
     try:
-        profile = build_profile(
-            description=interests,
-            keywords=keyword or (),
-            exclude=exclude or (),
-            categories=category or (),
-            category_mode=category_mode,
-            authors=author or (),
-            seed_papers=seed_paper or (),
-        )
         papers = FileSource(papers_file, settings.http_max_response_bytes).fetch(day=None).papers
-    except (ProfileError, SourceError) as exc:
+    except SourceError as exc:
         fail(str(exc), code=2)
     missing = [i for i in profile.seed_papers if i not in {p.id for p in papers}]
     if missing:

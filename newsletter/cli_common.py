@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from datetime import date
 from enum import StrEnum
-from typing import NoReturn
+from typing import Annotated, NoReturn
 
 import typer
 from pydantic import ValidationError
@@ -17,7 +17,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from newsletter.config import LogFormat, Settings
 from newsletter.db import migrations
 from newsletter.db.engine import make_engine, session_factory
+from newsletter.domain import CategoryMode, InterestProfile
 from newsletter.logs import JsonFormatter
+from newsletter.matching.profile import ProfileError, build_profile
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
@@ -68,3 +70,43 @@ def migrated(settings: Settings) -> tuple[Engine, sessionmaker[Session]]:
     engine = make_engine(settings.database_url)
     migrations.upgrade(engine)
     return engine, session_factory(engine)
+
+
+# The interest options, shared by every command that takes a profile.
+Interests = Annotated[str, typer.Option(help="Interests in a sentence or two")]
+Keywords = Annotated[
+    list[str] | None, typer.Option("--keyword", help="Keyword or phrase, repeatable")
+]
+Excluded = Annotated[
+    list[str] | None, typer.Option("--exclude", help="Never show papers with this term, repeatable")
+]
+Categories = Annotated[
+    list[str] | None, typer.Option("--category", help="arXiv category, repeatable")
+]
+CategoryModeOption = Annotated[CategoryMode, typer.Option("--category-mode")]
+Authors = Annotated[list[str] | None, typer.Option("--author", help="Author to follow, repeatable")]
+
+
+def profile_or_fail(
+    *,
+    interests: str,
+    keyword: list[str] | None,
+    exclude: list[str] | None,
+    category: list[str] | None,
+    category_mode: CategoryMode,
+    author: list[str] | None,
+    seed_paper: list[str] | None = None,
+) -> InterestProfile:
+    """The validated profile, or exit 2 listing every problem."""
+    try:
+        return build_profile(
+            description=interests,
+            keywords=keyword or (),
+            exclude=exclude or (),
+            categories=category or (),
+            category_mode=category_mode,
+            authors=author or (),
+            seed_papers=seed_paper or (),
+        )
+    except ProfileError as exc:
+        fail(str(exc), code=2)

@@ -14,7 +14,21 @@ from rich.table import Table
 from sqlalchemy.orm import Session, sessionmaker
 
 from newsletter.addresses import AddressError, normalise_address
-from newsletter.cli_common import err, fail, load_settings, migrated, out, parse_day
+from newsletter.cli_common import (
+    Authors,
+    Categories,
+    CategoryModeOption,
+    Excluded,
+    Interests,
+    Keywords,
+    err,
+    fail,
+    load_settings,
+    migrated,
+    out,
+    parse_day,
+    profile_or_fail,
+)
 from newsletter.config import Settings
 from newsletter.db import outbox, subscribers
 from newsletter.db.outbox import ClaimedDigest
@@ -25,7 +39,6 @@ from newsletter.delivery.sink import list_mail, read_mail
 from newsletter.digest import DigestOptions, NoPapersError, queue_digests
 from newsletter.domain import CategoryMode
 from newsletter.embedding import load_embedder
-from newsletter.matching.profile import ProfileError, build_profile
 from newsletter.matching.ranker import Ranker
 
 
@@ -208,12 +221,12 @@ def _address(text: str) -> str:
 
 def subscribe(
     email: str,
-    interests: Annotated[str, typer.Option(help="Interests in a sentence or two")] = "",
-    keyword: Annotated[list[str] | None, typer.Option(help="Keyword, repeatable")] = None,
-    exclude: Annotated[list[str] | None, typer.Option(help="Never show, repeatable")] = None,
-    category: Annotated[list[str] | None, typer.Option(help="arXiv category, repeatable")] = None,
-    category_mode: Annotated[CategoryMode, typer.Option()] = CategoryMode.BOOST,
-    author: Annotated[list[str] | None, typer.Option(help="Author, repeatable")] = None,
+    interests: Interests = "",
+    keyword: Keywords = None,
+    exclude: Excluded = None,
+    category: Categories = None,
+    category_mode: CategoryModeOption = CategoryMode.BOOST,
+    author: Authors = None,
     confirmed: Annotated[
         bool, typer.Option(help="The address is known good: skip the confirmation step")
     ] = False,
@@ -221,17 +234,10 @@ def subscribe(
     """Add a subscriber (or replace their interests): the admin path."""
     settings = load_settings()
     address = _address(email)
-    try:
-        profile = build_profile(
-            description=interests,
-            keywords=keyword or (),
-            exclude=exclude or (),
-            categories=category or (),
-            category_mode=category_mode,
-            authors=author or (),
-        )
-    except ProfileError as exc:
-        fail(str(exc), code=2)
+    profile = profile_or_fail(
+        interests=interests, keyword=keyword, exclude=exclude, category=category,
+        category_mode=category_mode, author=author,
+    )  # fmt: skip
     _, sessions = migrated(settings)
     with sessions.begin() as session:
         row, created = subscribers.add_or_update(

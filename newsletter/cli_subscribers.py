@@ -22,11 +22,23 @@ from rich.table import Table
 from rich.text import Text
 
 from newsletter.addresses import AddressError, normalise_address
-from newsletter.cli_common import err, fail, load_settings, migrated, out
+from newsletter.cli_common import (
+    Authors,
+    Categories,
+    CategoryModeOption,
+    Excluded,
+    Interests,
+    Keywords,
+    err,
+    fail,
+    load_settings,
+    migrated,
+    out,
+    profile_or_fail,
+)
 from newsletter.db import subscribers as db
 from newsletter.db.subscribers import Entry, Frequency, Outcome, Schedule, Status
 from newsletter.domain import CategoryMode
-from newsletter.matching.profile import ProfileError, build_profile
 from newsletter.subscriber_csv import (
     DEFAULT_SCHEDULE,
     LIST_SEPARATOR,
@@ -230,12 +242,12 @@ def list_(
 @subscribers_app.command("add")
 def add(
     email: str,
-    interests: Annotated[str, typer.Option(help="Interests in a sentence or two")] = "",
-    keyword: Annotated[list[str] | None, typer.Option(help="Keyword, repeatable")] = None,
-    exclude: Annotated[list[str] | None, typer.Option(help="Never show, repeatable")] = None,
-    category: Annotated[list[str] | None, typer.Option(help="arXiv category, repeatable")] = None,
-    category_mode: Annotated[CategoryMode, typer.Option()] = CategoryMode.BOOST,
-    author: Annotated[list[str] | None, typer.Option(help="Author, repeatable")] = None,
+    interests: Interests = "",
+    keyword: Keywords = None,
+    exclude: Excluded = None,
+    category: Categories = None,
+    category_mode: CategoryModeOption = CategoryMode.BOOST,
+    author: Authors = None,
     frequency: Annotated[Frequency | None, typer.Option()] = None,
     send_hour: Annotated[int | None, typer.Option(min=0, max=23, help="Local hour")] = None,
     send_weekday: Annotated[
@@ -253,13 +265,10 @@ def add(
     address = _address(email)
     if timezone is not None and (problem := zone_problem(timezone)):
         fail(problem, code=2)
-    try:
-        profile = build_profile(
-            description=interests, keywords=keyword or (), exclude=exclude or (),
-            categories=category or (), category_mode=category_mode, authors=author or (),
-        )  # fmt: skip
-    except ProfileError as exc:
-        fail(str(exc), code=2)
+    profile = profile_or_fail(
+        interests=interests, keyword=keyword, exclude=exclude, category=category,
+        category_mode=category_mode, author=author,
+    )  # fmt: skip
     schedule = Schedule(
         timezone=timezone,
         send_hour=DEFAULT_SCHEDULE.send_hour if send_hour is None else send_hour,
