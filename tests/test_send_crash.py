@@ -3,13 +3,9 @@ messages that were in flight (listmonk's issue #3022 is the failure this guards 
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-import sys
-import time
 from collections import Counter
-from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -17,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from newsletter.db import outbox
 from tests.factories import arxiv_paper
+from tests.processes import newsletter_process, wait_for
 from tests.queued import queue_digests
 from tests.smtp_server import Script, ScriptedSmtpServer, smtp_server_fixture  # noqa: F401
 
@@ -29,30 +26,9 @@ DAY = date(2026, 11, 27)
 def send_process(
     database_url: str, server: ScriptedSmtpServer, tmp: Path
 ) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "NEWSLETTER_DATABASE_URL": database_url,
-        "NEWSLETTER_SMTP_HOST": server.host,
-        "NEWSLETTER_SMTP_PORT": str(server.port),
-        "NEWSLETTER_SMTP_SECURITY": "none",
-        "NEWSLETTER_SMTP_CONCURRENCY": str(CONCURRENCY),
-        "NEWSLETTER_MAIL_FROM": "Paper digest <digest@example.org>",
-    }
-    return subprocess.Popen(
-        [str(Path(sys.executable).with_name("newsletter")), "send"],
-        env=env,
-        cwd=tmp,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
+    return newsletter_process(
+        "send", database_url=database_url, server=server, cwd=tmp, connections=CONCURRENCY
     )
-
-
-def wait_for(condition: Callable[[], bool], *, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out waiting")
-        time.sleep(0.01)
 
 
 def test_killed_sender_resumes_without_losing_or_flooding_anyone(

@@ -4,13 +4,10 @@ mid-run and nobody is lost."""
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-import sys
 import time
 from collections import Counter
-from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -22,6 +19,7 @@ from newsletter.db.engine import make_engine, session_factory
 from newsletter.db.papers import store_papers
 from newsletter.digest import DigestOptions
 from newsletter.dispatch import dispatch
+from tests.processes import newsletter_process, wait_for
 from tests.queued import bulk_subscribers, topic_papers
 from tests.smtp_server import Script, ScriptedSmtpServer, smtp_server_fixture  # noqa: F401
 
@@ -34,34 +32,17 @@ SUBSCRIBED = datetime(2026, 11, 27, 1, 0, tzinfo=UTC)
 
 
 def worker(database_url: str, server: ScriptedSmtpServer, tmp: Path) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "NEWSLETTER_DATABASE_URL": database_url,
-        "NEWSLETTER_SMTP_HOST": server.host,
-        "NEWSLETTER_SMTP_PORT": str(server.port),
-        "NEWSLETTER_SMTP_SECURITY": "none",
-        "NEWSLETTER_SMTP_CONCURRENCY": str(CONNECTIONS_PER_WORKER),
-        "NEWSLETTER_MAIL_FROM": "Paper digest <digest@example.org>",
-        "NEWSLETTER_SEND_BATCH_SIZE": "50",
-        "NEWSLETTER_SEND_LEASE_SECONDS": "5",
-        "NEWSLETTER_WORKER_POLL_SECONDS": "0.2",
-        "NEWSLETTER_LOG_LEVEL": "WARNING",
-    }
-    return subprocess.Popen(
-        [str(Path(sys.executable).with_name("newsletter")), "worker"],
-        env=env,
+    return newsletter_process(
+        "worker",
+        database_url=database_url,
+        server=server,
         cwd=tmp,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
+        connections=CONNECTIONS_PER_WORKER,
+        send_batch_size="50",
+        send_lease_seconds="5",
+        worker_poll_seconds="0.2",
+        log_level="WARNING",
     )
-
-
-def wait_for(condition: Callable[[], bool], *, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out waiting")
-        time.sleep(0.05)
 
 
 def sent_count(sessions: sessionmaker[Session]) -> int:
