@@ -14,6 +14,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.background import BackgroundTasks
+from starlette.concurrency import run_in_threadpool
 
 from newsletter.db.models import SubscriberRow
 from newsletter.db.outbox import ClaimedDigest, encode_matches
@@ -139,6 +140,10 @@ def manage_router(web: Web) -> APIRouter:
         web.check_csrf(request, await read_form(request))
         if not web.preview_limiter.allow(web.client(request)):
             raise PageError(429, "Too many requests", "Please wait a while and try again.")
+        # Ranking and rendering take a while: off the event loop.
+        return await run_in_threadpool(_preview_now, token, background)
+
+    def _preview_now(token: str, background: BackgroundTasks) -> Response:
         with web.sessions.begin() as session:
             row, _ = web.subscriber(session, Purpose.PREFERENCES, token)
             # Never to an address that left or bounces; at most one mail per cooldown, since

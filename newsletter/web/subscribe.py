@@ -12,6 +12,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from starlette.background import BackgroundTasks
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
 from newsletter.db.papers import list_papers
@@ -83,7 +84,9 @@ def subscribe_router(web: Web) -> APIRouter:
             checked = forms.check(values, need_email=False, default_timezone=web.settings.timezone)
         except forms.FormError as exc:
             return index_page(request, status=422, values=values, problems=exc.problems)
-        result: Preview = web.previewer.preview(checked.profile)
+        # Ranking takes a while (embeddings too, when on): off the event loop, so other
+        # requests are served meanwhile.
+        result: Preview = await run_in_threadpool(web.previewer.preview, checked.profile)
         return index_page(request, values=values, preview=result)
 
     @router.post("/", response_class=HTMLResponse)
@@ -99,7 +102,7 @@ def subscribe_router(web: Web) -> APIRouter:
             checked = forms.check(values, need_email=True, default_timezone=web.settings.timezone)
         except forms.FormError as exc:
             return index_page(request, status=422, values=values, problems=exc.problems)
-        request_and_mail(web, checked, background)
+        await run_in_threadpool(request_and_mail, web, checked, background)
         return web.notice(request, SUBSCRIBED_TITLE, SUBSCRIBED_MESSAGE)
 
     @router.get("/confirm/{token}", response_class=HTMLResponse)
