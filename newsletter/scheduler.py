@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from newsletter.config import Settings
 from newsletter.db import outbox_claims
+from newsletter.db.papers import count_papers
 from newsletter.delivery import setup
 from newsletter.digest import DigestOptions
 from newsletter.dispatch import DispatchReport, dispatch
@@ -106,7 +107,8 @@ def reclaim_job() -> None:
         log.warning("%d digests were reclaimed from dead workers", reclaimed)
 
 
-def fetch_job(source: str) -> None:
+def fetch_job(source: str | None) -> None:
+    """Fetch `source` ("arxiv", "hf"; None: every configured one) and store the papers."""
     runtime = _current()
     with http_client(runtime.settings) as client:
         for each in build_sources(
@@ -148,5 +150,10 @@ def start(runtime: Runtime, *, engine: Engine, paused: bool = False) -> Backgrou
                           next_run_time=now, replace_existing=True)  # fmt: skip
     scheduler.add_job(reclaim_job, IntervalTrigger(minutes=5), id="reclaim",
                       replace_existing=True)  # fmt: skip
+    with runtime.sessions() as session:
+        empty = count_papers(session) == 0
+    if empty:  # a new instance: fetch now rather than at the next scheduled hour
+        scheduler.add_job(fetch_job, args=[None], id="fetch-first", next_run_time=now,
+                          replace_existing=True)  # fmt: skip
     scheduler.start(paused=paused)
     return scheduler

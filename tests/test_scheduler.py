@@ -43,7 +43,8 @@ def test_start_persists_the_jobs_in_the_database(
         ids = {job.id for job in jobs.get_jobs()}
     finally:
         jobs.shutdown(wait=False)
-    assert ids == {"fetch-arxiv", "fetch-hf", "dispatch", "send", "reclaim"}
+    # A new, empty instance also fetches once right away.
+    assert ids == {"fetch-arxiv", "fetch-hf", "dispatch", "send", "reclaim", "fetch-first"}
     assert "apscheduler_jobs" in inspect(engine).get_table_names()
     # A second start (a restart) replaces the stored jobs instead of adding copies.
     jobs = scheduler.start(runtime, engine=engine, paused=True)
@@ -56,6 +57,7 @@ def test_start_persists_the_jobs_in_the_database(
 def test_workers_mode_leaves_sending_to_them(
     settings: Settings, sessions: sessionmaker[Session], engine: Engine
 ) -> None:
+    seed(sessions)  # papers already stored: no first fetch
     quiet = settings.model_copy(update={"scheduler_sends": False, "hf_daily_papers": False})
     jobs = scheduler.start(scheduler.Runtime(quiet, sessions), engine=engine, paused=True)
     try:
