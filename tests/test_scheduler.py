@@ -37,21 +37,34 @@ def seed(sessions: sessionmaker[Session]) -> None:
 def test_start_persists_the_jobs_in_the_database(
     settings: Settings, sessions: sessionmaker[Session], engine: Engine
 ) -> None:
+    seed(sessions)
     runtime = scheduler.Runtime(settings, sessions, clock=lambda: NOW)
     jobs = scheduler.start(runtime, engine=engine, paused=True)
     try:
         ids = {job.id for job in jobs.get_jobs()}
     finally:
-        jobs.shutdown(wait=False)
-    # A new, empty instance also fetches once right away.
-    assert ids == {"fetch-arxiv", "fetch-hf", "dispatch", "send", "reclaim", "fetch-first"}
+        jobs.shutdown(wait=True)
+    assert ids == {"fetch-arxiv", "fetch-hf", "dispatch", "send", "reclaim"}
     assert "apscheduler_jobs" in inspect(engine).get_table_names()
     # A second start (a restart) replaces the stored jobs instead of adding copies.
     jobs = scheduler.start(runtime, engine=engine, paused=True)
     try:
         assert len(jobs.get_jobs()) == len(ids)
     finally:
-        jobs.shutdown(wait=False)
+        jobs.shutdown(wait=True)
+
+
+def test_a_new_empty_instance_fetches_at_once(
+    settings: Settings, sessions: sessionmaker[Session], engine: Engine
+) -> None:
+    jobs = scheduler.start(scheduler.Runtime(settings, sessions), engine=engine, paused=True)
+    try:
+        first = jobs.get_job("fetch-first")
+        assert first is not None
+        assert first.args == (None,)  # every configured source
+        jobs.remove_job("fetch-first")  # not from a test: it would reach for the network
+    finally:
+        jobs.shutdown(wait=True)
 
 
 def test_workers_mode_leaves_sending_to_them(
@@ -63,7 +76,7 @@ def test_workers_mode_leaves_sending_to_them(
     try:
         assert {job.id for job in jobs.get_jobs()} == {"fetch-arxiv", "dispatch", "reclaim"}
     finally:
-        jobs.shutdown(wait=False)
+        jobs.shutdown(wait=True)
 
 
 def test_dispatch_and_send_jobs_deliver_a_digest(
