@@ -29,7 +29,7 @@ from newsletter.db import outbox_claims
 from newsletter.db.papers import count_papers
 from newsletter.delivery import setup
 from newsletter.digest import DigestOptions
-from newsletter.dispatch import DispatchReport, dispatch
+from newsletter.dispatch import dispatch
 from newsletter.embedding import load_embedder
 from newsletter.fetch import build_sources, http_client, ingest
 from newsletter.matching.semantic import Embedder
@@ -51,7 +51,6 @@ class Runtime:
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
     _embedder: Embedder | None = field(default=None, init=False)
     _embedder_loaded: bool = field(default=False, init=False)
-    last_dispatch: DispatchReport | None = None
 
     @property
     def embedder(self) -> Embedder | None:
@@ -81,7 +80,7 @@ def digest_options(settings: Settings) -> DigestOptions:
 
 def dispatch_job() -> None:
     runtime = _current()
-    runtime.last_dispatch = dispatch(
+    dispatch(
         sessions=runtime.sessions,
         now=runtime.clock(),
         default_timezone=runtime.settings.timezone,

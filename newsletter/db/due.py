@@ -113,10 +113,3 @@ def example_paper_ids(session: Session) -> set[str]:
     for seeds, disliked in rows:
         ids.update(seeds or (), disliked or ())
     return ids
-
-
-def statuses(session: Session, ids: Sequence[int]) -> dict[int, str]:
-    rows = session.execute(
-        select(SubscriberRow.id, SubscriberRow.status).where(SubscriberRow.id.in_(ids))
-    )
-    return {int(subscriber_id): str(status) for subscriber_id, status in rows}

@@ -10,8 +10,10 @@ from newsletter.db.outbox import ClaimedDigest, decode_matches
 from newsletter.delivery.message import DkimSigner, MailIdentity, build_message
 from newsletter.domain import Paper
 from newsletter.links import Links, Recipient
+from newsletter.matching.ranker import Match
 from newsletter.rendering import (
     MAX_HTML_BYTES,
+    DigestLinks,
     RenderedEmail,
     Sender,
     render_digest,
@@ -36,11 +38,22 @@ class Composer:
     ) -> RenderedEmail:
         """The digest as mailed, or (with a larger `max_html_bytes`) as the browser shows
         it: every paper, where the mail had to leave some out to stay under Gmail's clip."""
-        who = Recipient(digest.subscriber_id, digest.token_key)
         matches = decode_matches(digest.content, papers)[: self.max_papers]
+        return self._render(digest, matches, self._links(digest, matches), max_html_bytes)
+
+    def _links(self, digest: ClaimedDigest, matches: list[Match]) -> DigestLinks:
+        who = Recipient(digest.subscriber_id, digest.token_key)
         # Feedback needs an arXiv id (papers from local files have none).
         rated = [m.paper.id for m in matches if not m.paper.id.startswith("local:")]
-        links = self.links.digest(who, digest.digest_date, rated)
+        return self.links.digest(who, digest.digest_date, rated)
+
+    def _render(
+        self,
+        digest: ClaimedDigest,
+        matches: list[Match],
+        links: DigestLinks,
+        max_html_bytes: int = MAX_HTML_BYTES,
+    ) -> RenderedEmail:
         if not matches:
             return render_quiet_day(
                 day=digest.digest_date, recipient=digest.email, links=links, sender=self.sender
@@ -57,15 +70,14 @@ class Composer:
     def compose(
         self, digest: ClaimedDigest, papers: Mapping[str, Paper], *, now: datetime
     ) -> bytes:
-        rendered = self.render(digest, papers)
+        matches = decode_matches(digest.content, papers)[: self.max_papers]
+        links = self._links(digest, matches)  # signed once: the body and the header share them
         data = build_message(
-            rendered=rendered,
+            rendered=self._render(digest, matches, links),
             identity=self.identity,
             recipient=digest.email,
             message_id=digest.message_id,
-            unsubscribe_url=self.links.unsubscribe(
-                Recipient(digest.subscriber_id, digest.token_key)
-            ),
+            unsubscribe_url=links.unsubscribe,
             sent_at=now,
         )
         return self.dkim.sign(data) if self.dkim else data
