@@ -14,14 +14,12 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, sessionmaker
-from typer.testing import CliRunner, Result
+from typer.testing import Result
 
-from newsletter.cli import app
-from newsletter.db import migrations, outbox, subscribers
-from newsletter.db.engine import make_engine, session_factory
+from newsletter.db import outbox, subscribers
 from newsletter.db.models import SubscriberRow
 from newsletter.delivery.sink import SINK_HOST, list_mail, start_sink
+from tests.cli_support import error_line, invoke, ok, sessions_for
 from tests.conftest import DATA
 from tests.smtp_server import ScriptedSmtpServer, smtp_server_fixture  # noqa: F401
 
@@ -41,27 +39,6 @@ def env(tmp_path: Path) -> dict[str, str]:
         "NEWSLETTER_LOG_LEVEL": "WARNING",
         "COLUMNS": "200",  # rich tables must not fold keys and subjects
     }
-
-
-def invoke(env: dict[str, str], *args: str) -> Result:
-    return CliRunner().invoke(app, list(args), env=env)
-
-
-def ok(env: dict[str, str], *args: str) -> Result:
-    result = invoke(env, *args)
-    assert result.exit_code == 0, result.output
-    return result
-
-
-def error_line(result: Result) -> str:
-    (line,) = [line for line in result.stderr.splitlines() if line.startswith("error:")]
-    return line
-
-
-def sessions_for(env: dict[str, str]) -> sessionmaker[Session]:
-    engine = make_engine(env["NEWSLETTER_DATABASE_URL"])
-    migrations.upgrade(engine)
-    return session_factory(engine)
 
 
 def outbox_states(env: dict[str, str]) -> dict[str, int]:

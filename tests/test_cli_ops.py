@@ -8,15 +8,14 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
-from typer.testing import CliRunner, Result
+from typer.testing import CliRunner
 
 from newsletter.bounces import parse_report
 from newsletter.cli import app
-from newsletter.db import migrations, outbox, subscribers
-from newsletter.db.engine import make_engine, session_factory
+from newsletter.db import outbox, subscribers
 from newsletter.db.models import BounceEventRow
 from newsletter.domain import InterestProfile
+from tests.cli_support import ok, sessions_for
 from tests.conftest import DATA
 from tests.queued import queue_digests, topic_papers
 from tests.smtp_server import ScriptedSmtpServer, smtp_server_fixture  # noqa: F401
@@ -34,18 +33,6 @@ def env(tmp_path: Path) -> dict[str, str]:
         "NEWSLETTER_LOG_LEVEL": "WARNING",
         "COLUMNS": "200",
     }
-
-
-def ok(env: dict[str, str], *args: str) -> Result:
-    result = CliRunner().invoke(app, list(args), env=env)
-    assert result.exit_code == 0, result.output
-    return result
-
-
-def sessions_for(env: dict[str, str]) -> sessionmaker[Session]:
-    engine = make_engine(env["NEWSLETTER_DATABASE_URL"])
-    migrations.upgrade(engine)
-    return session_factory(engine)
 
 
 def test_worker_once_drains_the_outbox(

@@ -10,16 +10,15 @@ from typing import NamedTuple
 
 import pytest
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, sessionmaker
-from typer.testing import CliRunner, Result
+from typer.testing import Result
 
 from newsletter.addresses import AddressError, normalise_address
-from newsletter.cli import app
-from newsletter.db import migrations, subscribers
-from newsletter.db.engine import make_engine, session_factory
+from newsletter.db import subscribers
 from newsletter.db.models import BounceEventRow, OutboxRow, SubscriberRow
 from newsletter.db.subscribers import Frequency, Schedule
 from newsletter.domain import InterestProfile
+from tests import cli_support
+from tests.cli_support import error_line, sessions_for
 from tests.queued import queue_digests, topic_papers
 
 HEADER = "email,interests,keywords,exclude,categories,authors,frequency,send_hour,timezone"
@@ -37,24 +36,11 @@ def env(tmp_path: Path) -> dict[str, str]:
 
 
 def invoke(env: dict[str, str], *args: str, stdin: str | None = None) -> Result:
-    return CliRunner().invoke(app, ["subscribers", *args], env=env, input=stdin)
+    return cli_support.invoke(env, "subscribers", *args, stdin=stdin)
 
 
 def ok(env: dict[str, str], *args: str) -> Result:
-    result = invoke(env, *args)
-    assert result.exit_code == 0, result.output
-    return result
-
-
-def error_line(result: Result) -> str:
-    (line,) = [line for line in result.stderr.splitlines() if line.startswith("error:")]
-    return line
-
-
-def sessions_for(env: dict[str, str]) -> sessionmaker[Session]:
-    engine = make_engine(env["NEWSLETTER_DATABASE_URL"])
-    migrations.upgrade(engine)
-    return session_factory(engine)
+    return cli_support.ok(env, "subscribers", *args)
 
 
 class Stored(NamedTuple):

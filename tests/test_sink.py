@@ -31,11 +31,6 @@ class Sink:
     port: int
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind((SINK_HOST, 0))

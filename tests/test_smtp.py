@@ -27,11 +27,6 @@ SENDER = "digest@news.example"
 MESSAGE = b"From: digest@news.example\r\nSubject: Papers\r\n\r\nHello.\r\n"
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 def config(server: ScriptedSmtpServer, **overrides: object) -> SmtpConfig:
     settings: dict[str, object] = {"security": SmtpSecurity.NONE, "timeout": 2.0} | overrides
     return SmtpConfig(host=server.host, port=server.port, **settings)  # type: ignore[arg-type]

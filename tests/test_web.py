@@ -19,11 +19,6 @@ from tests.factories import arxiv_paper
 pytestmark = pytest.mark.anyio
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 def client(settings: Settings, sessions: sessionmaker[Session]) -> httpx.AsyncClient:
     transport = httpx.ASGITransport(app=create_app(settings, sessions=sessions))
     return httpx.AsyncClient(transport=transport, base_url="http://testserver")

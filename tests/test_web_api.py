@@ -36,11 +36,6 @@ from tests.web_support import (
 pytestmark = pytest.mark.anyio
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 def body(**fields: Any) -> dict[str, Any]:
     return {
         "email": "api@example.org",

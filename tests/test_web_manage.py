@@ -41,11 +41,6 @@ ATOM = "{http://www.w3.org/2005/Atom}"
 
 
 @pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
 def who(sessions: sessionmaker[Session]) -> Recipient:
     return subscriber(sessions)
 

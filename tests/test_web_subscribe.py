@@ -38,11 +38,6 @@ pytestmark = pytest.mark.anyio
 
 
 @pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
 def mail_settings(sqlite_url: str, smtp_server: ScriptedSmtpServer) -> Settings:
     return smtp_settings(sqlite_url, smtp_server)
 
