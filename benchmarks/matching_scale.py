@@ -392,7 +392,7 @@ def run_configuration(
 def run_minilm(*, seed: int) -> dict[str, Any]:
     """Seconds per 1,000 papers (and per 1,000 profiles' facets) with the real model."""
     try:
-        from newsletter.embedding import SentenceTransformerEmbedder
+        from newsletter.matching.embedding import SentenceTransformerEmbedder
 
         started = time.perf_counter()
         model = SentenceTransformerEmbedder("all-MiniLM-L6-v2")

@@ -24,7 +24,7 @@ import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from newsletter.domain import InterestProfile, Paper
-from newsletter.embedding import SentenceTransformerEmbedder
+from newsletter.matching.embedding import SentenceTransformerEmbedder
 from newsletter.matching.exclusions import excluding_term
 from newsletter.matching.profile import build_profile
 from newsletter.matching.ranker import Ranker, Weights

@@ -31,8 +31,8 @@ from send import DAY, free_port, seed, start_sink  # noqa: E402
 from newsletter.db import outbox  # noqa: E402
 from newsletter.db.engine import make_engine, session_factory  # noqa: E402
 from newsletter.db.models import OutboxRow, SentPaperRow, SubscriberRow  # noqa: E402
-from newsletter.digest import DigestOptions  # noqa: E402
-from newsletter.dispatch import dispatch  # noqa: E402
+from newsletter.pipeline.dispatch import dispatch  # noqa: E402
+from newsletter.pipeline.queueing import DigestOptions  # noqa: E402
 
 
 def children_cpu() -> float:

@@ -150,8 +150,8 @@ def worker(
     from newsletter.config import Settings
     from newsletter.db import outbox
     from newsletter.db.engine import make_engine, session_factory
-    from newsletter.delivery import setup
-    from newsletter.digest import DigestOptions, queue_digests
+    from newsletter.delivery import wiring
+    from newsletter.pipeline.queueing import DigestOptions, queue_digests
 
     port = free_port()
     sink = start_sink(port)
@@ -175,7 +175,7 @@ def worker(
         started = time.perf_counter()
         options = DigestOptions(
             max_papers=settings.digest_max_papers, quiet_day=False,
-            new_message_id=setup.mail_identity(settings).new_message_id,
+            new_message_id=wiring.mail_identity(settings).new_message_id,
         )  # fmt: skip
         report = queue_digests(
             sessions=sessions, day=DAY, options=options, embedder=None, now=datetime.now(UTC)
@@ -183,7 +183,7 @@ def worker(
         digest_s = time.perf_counter() - started
         cpu_before, started = cpu_seconds(), time.perf_counter()
         sent = asyncio.run(
-            setup.send_all(settings, sessions=sessions, clock=lambda: datetime.now(UTC))
+            wiring.send_all(settings, sessions=sessions, clock=lambda: datetime.now(UTC))
         )
         send_s = time.perf_counter() - started
         cpu_per_message = (cpu_seconds() - cpu_before) / max(1, sent.counts["sent"])
@@ -217,9 +217,10 @@ def _sample_size(settings: object, sessions: object) -> int:
     """Mean size of 50 digests as composed for sending (the raw blast sends that size)."""
     from newsletter.db import outbox
     from newsletter.db.papers import papers_by_id
-    from newsletter.delivery import setup
+    from newsletter.delivery import wiring
+    from newsletter.delivery.compose import queued_digest
 
-    composer = setup.composer(settings)  # type: ignore[arg-type]
+    composer = wiring.composer(settings)  # type: ignore[arg-type]
     with sessions() as session:  # type: ignore[operator]
         claimed = [
             outbox.ClaimedDigest(
@@ -231,7 +232,14 @@ def _sample_size(settings: object, sessions: object) -> int:
             for row in session.query(outbox.OutboxRow).filter_by(state="sent").limit(50)
         ]  # fmt: skip
         papers = papers_by_id(session, sorted({i for c in claimed for i in c.paper_ids}))
-    sizes = [len(composer.compose(c, papers, now=datetime.now(UTC))) for c in claimed]
+    sizes = [
+        len(
+            composer.compose(
+                queued_digest(c, papers), message_id=c.message_id, now=datetime.now(UTC)
+            )
+        )
+        for c in claimed
+    ]
     return sum(sizes) // max(1, len(sizes))
 
 

@@ -141,3 +141,60 @@ class InterestProfile:
     authors: tuple[str, ...] = ()
     seed_papers: tuple[str, ...] = ()
     disliked_papers: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Highlight:
+    field: str  # "title" or "abstract"
+    start: int
+    end: int
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    paper: Paper
+    score: float
+    why: tuple[str, ...]
+    highlights: tuple[Highlight, ...]
+
+
+class Status(StrEnum):
+    PENDING = "pending"  # waiting for the address to be confirmed: never mailed a digest
+    ACTIVE = "active"
+    PAUSED = "paused"
+    UNSUBSCRIBED = "unsubscribed"
+    BOUNCED = "bounced"  # the address does not exist: suppressed
+
+
+class Frequency(StrEnum):
+    DAILY = "daily"
+    WEEKLY = "weekly"
+
+
+@dataclass(frozen=True, slots=True)
+class Schedule:
+    """When the digest goes out: local hour in `timezone` (None: the service's default)."""
+
+    timezone: str | None = None
+    send_hour: int = 7
+    frequency: Frequency = Frequency.DAILY
+    send_weekday: int = 0  # weekly digests: 0 = Monday
+
+
+class BounceKind(StrEnum):
+    HARD = "hard"  # the address leads nowhere: suppress it
+    SOFT = "soft"  # failed, but may pass later: count it
+    DELAYED = "delayed"  # still being retried by some MTA
+    AUTO_REPLY = "auto_reply"  # out of office and the like: not a bounce
+    COMPLAINT = "complaint"  # the recipient marked the mail as spam (ARF)
+    UNKNOWN = "unknown"  # looks like a failure, but the report does not say what kind
+
+
+@dataclass(frozen=True, slots=True)
+class BounceEvent:
+    recipient: str  # lower-cased address, without the "rfc822;" type
+    kind: BounceKind
+    status: str | None  # RFC 3463 enhanced code, e.g. "5.1.1"
+    diagnostic: str  # Diagnostic-Code text or a short reason, <= MAX_DIAGNOSTIC_CHARS
+    message_id: str | None  # "<...>" of the original message, when the report names it
+    received_at: datetime | None  # the report's Date, timezone-aware

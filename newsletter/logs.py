@@ -1,4 +1,5 @@
-"""Log records as one JSON object per line (`NEWSLETTER_LOG_FORMAT=json`), for collectors."""
+"""Logging set up once per process: lines for people, or one JSON object per line
+(`NEWSLETTER_LOG_FORMAT=json`) for collectors."""
 
 from __future__ import annotations
 
@@ -24,3 +25,18 @@ class JsonFormatter(logging.Formatter):
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return json.dumps(entry, ensure_ascii=False)
+
+
+# Libraries that log a line per SMTP command or job run: only their warnings are worth it.
+_QUIET = ("alembic", "mail.log", "apscheduler")
+
+
+def configure_logging(*, level: str, json_lines: bool, console: logging.Handler) -> None:
+    """Route every log record through one handler: `console` (for people) or JSON lines."""
+    handler = console
+    if json_lines:
+        handler = logging.StreamHandler()
+        handler.setFormatter(JsonFormatter())
+    logging.basicConfig(level=level.upper(), format="%(message)s", handlers=[handler], force=True)
+    for name in _QUIET:
+        logging.getLogger(name).setLevel(logging.WARNING)

@@ -37,7 +37,7 @@ def read_data(name: str) -> bytes:
 def embedder() -> Embedder:
     """The packaged all-MiniLM-L6-v2, loaded once; papers embedded once per session."""
     pytest.importorskip("sentence_transformers", reason="the 'semantic' extra is not installed")
-    from newsletter.embedding import SentenceTransformerEmbedder
+    from newsletter.matching.embedding import SentenceTransformerEmbedder
 
     return SentenceTransformerEmbedder("all-MiniLM-L6-v2")
 

@@ -17,9 +17,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from newsletter.bounces import BounceEvent
 from newsletter.db.models import BounceEventRow, SubscriberRow
-from newsletter.db.subscribers import Status
+from newsletter.domain import BounceEvent, Status
 
 
 @dataclass(frozen=True)
@@ -82,10 +81,10 @@ def _act(
     subscriber = session.scalar(select(SubscriberRow).where(SubscriberRow.email == row.recipient))
     if subscriber is None:
         return "unknown address"
-    stopped = (Status.BOUNCED.value, Status.UNSUBSCRIBED.value)
+    stopped = (Status.BOUNCED, Status.UNSUBSCRIBED)
     if row.kind == "complaint":
         if subscriber.status not in stopped:
-            subscriber.status = Status.UNSUBSCRIBED.value
+            subscriber.status = Status.UNSUBSCRIBED
             subscriber.unsubscribed_at = now
             result.unsubscribed.append(row.recipient)
         return "unsubscribed (complaint)"
@@ -112,9 +111,9 @@ def _act(
 
 
 def _suppress(subscriber: SubscriberRow, reason: str, result: BounceReport) -> str:
-    if subscriber.status in (Status.BOUNCED.value, Status.UNSUBSCRIBED.value):
+    if subscriber.status in (Status.BOUNCED, Status.UNSUBSCRIBED):
         return f"already {subscriber.status}"
-    subscriber.status = Status.BOUNCED.value
+    subscriber.status = Status.BOUNCED
     subscriber.suppressed_reason = reason[:500]
     result.suppressed.append(subscriber.email)
     return "suppressed"

@@ -11,8 +11,8 @@ from sqlalchemy import ColumnElement, and_, exists, false, func, or_, select, tr
 from sqlalchemy.orm import Session, selectinload
 
 from newsletter.db.models import InterestProfileRow, OutboxRow, SubscriberRow
-from newsletter.db.subscriber_rows import Frequency, Status, to_profile
-from newsletter.domain import InterestProfile
+from newsletter.db.subscriber_rows import to_profile
+from newsletter.domain import Frequency, InterestProfile, Status
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +55,7 @@ def send_slots(session: Session) -> list[tuple[str | None, int]]:
     """The distinct (time zone, send hour) pairs of active subscribers."""
     rows = session.execute(
         select(SubscriberRow.timezone, SubscriberRow.send_hour)
-        .where(SubscriberRow.status == Status.ACTIVE.value)
+        .where(SubscriberRow.status == Status.ACTIVE)
         .distinct()
     )
     return [(timezone, int(hour)) for timezone, hour in rows]
@@ -75,7 +75,7 @@ def due_subscribers(
             .options(selectinload(SubscriberRow.profile))
             .where(
                 SubscriberRow.id > last_id,
-                SubscriberRow.status == Status.ACTIVE.value,
+                SubscriberRow.status == Status.ACTIVE,
                 or_(
                     SubscriberRow.frequency == Frequency.DAILY.value,
                     SubscriberRow.send_weekday == day.weekday(),
@@ -108,7 +108,7 @@ def example_paper_ids(session: Session) -> set[str]:
     rows = session.execute(
         select(InterestProfileRow.seed_papers, InterestProfileRow.disliked_papers)
         .join(SubscriberRow)
-        .where(SubscriberRow.status == Status.ACTIVE.value)
+        .where(SubscriberRow.status == Status.ACTIVE)
     )
     for seeds, disliked in rows:
         ids.update(seeds or (), disliked or ())

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from alembic.config import Config
 from sqlalchemy import Engine
 
 from alembic import command
-
-ALEMBIC_DIR = Path(__file__).resolve().parents[2] / "alembic"
+from newsletter.resources import resource_dir
 
 
 def alembic_config(engine: Engine) -> Config:
     config = Config()
-    config.set_main_option("script_location", str(ALEMBIC_DIR))
+    config.set_main_option("script_location", str(resource_dir("migrations")))
     config.attributes["engine"] = engine
     return config
 

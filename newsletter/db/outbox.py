@@ -22,9 +22,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from newsletter.db.models import OutboxRow, SentPaperRow, SubscriberRow
-from newsletter.domain import Paper
-from newsletter.matching.explain import Highlight
-from newsletter.matching.ranker import Match
+from newsletter.domain import Highlight, Match, Paper
 
 
 class State(StrEnum):
@@ -195,7 +193,7 @@ def subscriber_digests(
         select(OutboxRow)
         .where(
             OutboxRow.subscriber_id == subscriber.id,
-            OutboxRow.state.not_in((State.CANCELLED.value, State.SKIPPED.value)),
+            OutboxRow.state.not_in((State.CANCELLED, State.SKIPPED)),
         )
         .order_by(OutboxRow.digest_date.desc(), OutboxRow.id.desc())
         .limit(limit)
@@ -214,9 +212,7 @@ class DueMail:
 
 def due_now(session: Session, *, now: datetime, limit: int) -> tuple[int, list[DueMail]]:
     """How many digests a send would take now, and the first `limit` of them (read only)."""
-    due = (OutboxRow.state.in_((State.QUEUED.value, State.DEFERRED.value))) & (
-        OutboxRow.next_attempt_at <= now
-    )
+    due = (OutboxRow.state.in_((State.QUEUED, State.DEFERRED))) & (OutboxRow.next_attempt_at <= now)
     total = session.scalar(select(func.count()).select_from(OutboxRow).where(due)) or 0
     rows = session.execute(
         select(OutboxRow, SubscriberRow.email)

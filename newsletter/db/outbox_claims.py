@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from newsletter.db.models import OutboxRow, SentPaperRow, SubscriberRow
 from newsletter.db.outbox import ClaimedDigest, State
+from newsletter.domain import Status
 
 
 def claim(
@@ -31,7 +32,7 @@ def claim(
     due = (
         select(OutboxRow.id)
         .where(
-            OutboxRow.state.in_((State.QUEUED.value, State.DEFERRED.value)),
+            OutboxRow.state.in_((State.QUEUED, State.DEFERRED)),
             OutboxRow.next_attempt_at <= now,
         )
         .order_by(OutboxRow.next_attempt_at, OutboxRow.id)
@@ -44,7 +45,7 @@ def claim(
                 update(OutboxRow)
                 .where(OutboxRow.id.in_(due.scalar_subquery()))
                 .values(
-                    state=State.SENDING.value,
+                    state=State.SENDING,
                     lease_expires_at=now + lease,
                     attempts=OutboxRow.attempts + 1,
                     updated_at=now,
@@ -69,7 +70,7 @@ def reclaim_expired(
     """Put rows whose worker died mid-send back in the queue (the mail may have gone out:
     it is retried with the same Message-ID). `everything` reclaims unexpired leases too,
     for the single-worker SQLite mode where no other sender can hold them."""
-    condition = OutboxRow.state == State.SENDING.value
+    condition = OutboxRow.state == State.SENDING
     if not everything:
         condition = condition & (OutboxRow.lease_expires_at < now)
     with sessions.begin() as session:
@@ -77,7 +78,7 @@ def reclaim_expired(
             update(OutboxRow)
             .where(condition)
             .values(
-                state=State.DEFERRED.value,
+                state=State.DEFERRED,
                 next_attempt_at=now,
                 lease_expires_at=None,
                 updated_at=now,
@@ -92,7 +93,7 @@ def _held(digest: ClaimedDigest) -> Any:
     counts an attempt), so a worker whose lease was taken over cannot undo the new claim."""
     return (
         (OutboxRow.id == digest.outbox_id)
-        & (OutboxRow.state == State.SENDING.value)
+        & (OutboxRow.state == State.SENDING)
         & (OutboxRow.attempts == digest.attempts)
     )
 
@@ -115,7 +116,7 @@ def _finish(connection: Connection, digest: ClaimedDigest, **values: Any) -> boo
 
 def renew(
     sessions: sessionmaker[Session], digest: ClaimedDigest, *, now: datetime, lease: timedelta
-) -> str | None:
+) -> Status | None:
     """Just before a message goes out: extend this claim's lease and read the subscriber's
     status now. None when the claim was lost (its lease ran out and another sender took
     the row: it must not be sent from here); otherwise the current status."""
@@ -128,7 +129,8 @@ def renew(
         status = connection.scalar(
             select(SubscriberRow.status).where(SubscriberRow.id == digest.subscriber_id)
         )
-        return str(status) if status is not None else "deleted"
+        # A deleted subscriber is mailed no more than one who left.
+        return Status(status) if status is not None else Status.UNSUBSCRIBED
 
 
 def record_sent(
@@ -139,7 +141,7 @@ def record_sent(
         held = _finish(
             connection,
             digest,
-            state=State.SENT.value,
+            state=State.SENT,
             sent_at=now,
             updated_at=now,
             last_reply=reply,
@@ -175,7 +177,7 @@ def record_retry(
         _finish(
             connection,
             digest,
-            state=State.DEFERRED.value,
+            state=State.DEFERRED,
             next_attempt_at=next_attempt_at,
             updated_at=now,
             last_reply=reply,
@@ -198,7 +200,7 @@ def record_final(
             connection.execute(
                 update(SubscriberRow)
                 .where(SubscriberRow.id == digest.subscriber_id)
-                .values(status="bounced", suppressed_reason=reply[:500])
+                .values(status=Status.BOUNCED, suppressed_reason=reply[:500])
             )
 
 
@@ -210,7 +212,7 @@ def release(sessions: sessionmaker[Session], digests: Sequence[ClaimedDigest]) -
                 update(OutboxRow)
                 .where(_held(digest))
                 .values(
-                    state=State.QUEUED.value,
+                    state=State.QUEUED,
                     lease_expires_at=None,
                     attempts=OutboxRow.attempts - 1,
                 )

@@ -9,8 +9,8 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from newsletter.db.models import PaperRow
-from newsletter.dedupe import dedupe, merge
 from newsletter.domain import AnnounceType, HuggingFaceExtras, IngestCounts, Paper, Source
+from newsletter.sources.dedupe import dedupe, merge
 
 # Keeps `IN (...)` lists well under SQLite's and PostgreSQL's parameter limits.
 _LOOKUP_CHUNK = 500

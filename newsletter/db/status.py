@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from newsletter.db.models import OutboxRow, PaperRow, SubscriberRow
 from newsletter.db.outbox import State, counts_by_state
+from newsletter.domain import Status
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,17 +73,17 @@ def service_status(session: Session, *, since: date) -> ServiceStatus:
         outbox=counts_by_state(session),
         oldest_waiting=session.scalar(
             select(func.min(OutboxRow.created_at)).where(
-                OutboxRow.state.in_((State.QUEUED.value, State.DEFERRED.value))
+                OutboxRow.state.in_((State.QUEUED, State.DEFERRED))
             )
         ),
-        suppressed=_count(session, "bounced"),
-        unsubscribed=_count(session, "unsubscribed"),
+        suppressed=_count(session, Status.BOUNCED),
+        unsubscribed=_count(session, Status.UNSUBSCRIBED),
         failures=[
             Failure(at=row.updated_at, email=email, state=row.state, reply=row.last_reply or "")
             for row, email in session.execute(
                 select(OutboxRow, SubscriberRow.email)
                 .join(SubscriberRow, SubscriberRow.id == OutboxRow.subscriber_id)
-                .where(OutboxRow.state.in_(("failed", "bounced", "deferred")))
+                .where(OutboxRow.state.in_((State.FAILED, State.BOUNCED, State.DEFERRED)))
                 .order_by(OutboxRow.updated_at.desc())
                 .limit(10)
             )
@@ -90,7 +91,7 @@ def service_status(session: Session, *, since: date) -> ServiceStatus:
     )
 
 
-def _count(session: Session, status: str) -> int:
+def _count(session: Session, status: Status) -> int:
     query = select(func.count()).select_from(SubscriberRow).where(SubscriberRow.status == status)
     return int(session.scalar(query) or 0)
 

@@ -4,37 +4,11 @@ re-exports these names, the way most callers import them."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from enum import StrEnum
-
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from newsletter.db.models import InterestProfileRow, SubscriberRow
-from newsletter.domain import CategoryMode, InterestProfile
-
-
-class Status(StrEnum):
-    PENDING = "pending"  # waiting for the address to be confirmed: never mailed a digest
-    ACTIVE = "active"
-    PAUSED = "paused"
-    UNSUBSCRIBED = "unsubscribed"
-    BOUNCED = "bounced"  # the address does not exist: suppressed
-
-
-class Frequency(StrEnum):
-    DAILY = "daily"
-    WEEKLY = "weekly"
-
-
-@dataclass(frozen=True, slots=True)
-class Schedule:
-    """When the digest goes out: local hour in `timezone` (None: the service's default)."""
-
-    timezone: str | None = None
-    send_hour: int = 7
-    frequency: Frequency = Frequency.DAILY
-    send_weekday: int = 0  # weekly digests: 0 = Monday
+from newsletter.domain import CategoryMode, Frequency, InterestProfile, Schedule
 
 
 def to_schedule(row: SubscriberRow) -> Schedule:

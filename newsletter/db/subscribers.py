@@ -3,7 +3,7 @@ export, bulk import and erase.
 
 The row mapping lives in newsletter.db.subscriber_rows, the subscriber's own changes in
 newsletter.db.subscriptions and the daily "who is due" queries in newsletter.db.due; the
-names re-exported here keep `subscribers.Status`, `subscribers.find`... working for callers.
+callers import each from where it lives.
 """
 
 from __future__ import annotations
@@ -18,18 +18,9 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session, selectinload
 
 from newsletter.db.models import InterestProfileRow, SubscriberRow, new_token_key
-from newsletter.db.subscriber_rows import Frequency as Frequency
-from newsletter.db.subscriber_rows import Schedule as Schedule
-from newsletter.db.subscriber_rows import Status as Status
-from newsletter.db.subscriber_rows import find as find
-from newsletter.db.subscriber_rows import get as get
-from newsletter.db.subscriber_rows import to_profile as to_profile
-from newsletter.db.subscriber_rows import to_schedule as to_schedule
-from newsletter.db.subscriber_rows import write_profile
+from newsletter.db.subscriber_rows import find, to_profile, to_schedule, write_profile
 from newsletter.db.subscriptions import delete_subscriber, update_preferences
-from newsletter.db.subscriptions import record_feedback as record_feedback
-from newsletter.db.subscriptions import set_paused as set_paused
-from newsletter.domain import InterestProfile
+from newsletter.domain import InterestProfile, Schedule, Status
 
 
 def add_or_update(
@@ -40,14 +31,14 @@ def add_or_update(
     row = find(session, email)
     created = row is None
     if row is None:
-        row = SubscriberRow(email=email, status=Status.PENDING.value, created_at=now)
+        row = SubscriberRow(email=email, status=Status.PENDING, created_at=now)
         row.profile = InterestProfileRow()
         session.add(row)
     if row.profile is None:
         row.profile = InterestProfileRow()
     write_profile(row.profile, profile)
-    if confirmed and row.status != Status.ACTIVE.value:
-        row.status = Status.ACTIVE.value
+    if confirmed and row.status != Status.ACTIVE:
+        row.status = Status.ACTIVE
         row.confirmed_at = row.active_since = now
         row.unsubscribed_at = None
         row.suppressed_reason = None
@@ -57,9 +48,9 @@ def add_or_update(
 
 def unsubscribe(session: Session, *, subscriber: SubscriberRow, now: datetime) -> bool:
     """Stop all mail to the subscriber; False when already unsubscribed (idempotent)."""
-    if subscriber.status == Status.UNSUBSCRIBED.value:
+    if subscriber.status == Status.UNSUBSCRIBED:
         return False
-    subscriber.status = Status.UNSUBSCRIBED.value
+    subscriber.status = Status.UNSUBSCRIBED
     subscriber.unsubscribed_at = now
     return True
 

@@ -10,8 +10,8 @@ from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from newsletter.db.models import BounceEventRow, InterestProfileRow, SubscriberRow
-from newsletter.db.subscriber_rows import Schedule, Status, find, write_profile, write_schedule
-from newsletter.domain import InterestProfile
+from newsletter.db.subscriber_rows import find, write_profile, write_schedule
+from newsletter.domain import InterestProfile, Schedule, Status
 
 
 def request_subscription(
@@ -25,14 +25,14 @@ def request_subscription(
     """
     row = find(session, email)
     if row is None:
-        row = SubscriberRow(email=email, status=Status.PENDING.value, created_at=now)
+        row = SubscriberRow(email=email, status=Status.PENDING, created_at=now)
         row.profile = InterestProfileRow()
         session.add(row)
-    elif row.status not in (Status.PENDING.value, Status.UNSUBSCRIBED.value):
+    elif row.status not in (Status.PENDING, Status.UNSUBSCRIBED):
         return row
     if row.profile is None:
         row.profile = InterestProfileRow()
-    row.status = Status.PENDING.value
+    row.status = Status.PENDING
     write_profile(row.profile, profile)
     write_schedule(row, schedule)
     session.flush()
@@ -50,9 +50,9 @@ def claim_confirmation_mail(row: SubscriberRow, *, now: datetime, cooldown: time
 
 def confirm(row: SubscriberRow, *, now: datetime) -> bool:
     """Activate a pending subscriber; False when it was not pending (idempotent)."""
-    if row.status != Status.PENDING.value:
+    if row.status != Status.PENDING:
         return False
-    row.status = Status.ACTIVE.value
+    row.status = Status.ACTIVE
     row.confirmed_at = row.active_since = now
     row.unsubscribed_at = None
     return True

@@ -13,7 +13,7 @@ from functools import lru_cache
 
 import dkim
 
-from newsletter.rendering import RenderedEmail
+from newsletter.mail.render import RenderedEmail
 
 _SPECIALS = re.compile(r'[()<>\[\]:;@\\,."]')  # RFC 5322 specials: not allowed in an atom
 _FORBIDDEN = re.compile(r"[\r\n\x00]")

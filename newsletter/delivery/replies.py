@@ -17,7 +17,7 @@ the basic code's first digit, as RFC 3463 requires):
   552, 5.2.x, 5.3.x                          FAILED     this message: too big, mailbox full
   5xx at MAIL FROM                           STOP       the sender is the same for every message
   5.1.1/2/3/6/10, 5.4.4 (RCPT or DATA)      BOUNCED    no such mailbox/domain: suppress it
-                                                        (the same set bounces.py calls HARD)
+                                                        (mail.status_codes: what bounces call HARD)
   other 5.x.x                                FAILED     permanent for this message only
   550/551/553 at RCPT                        BOUNCED    no enhanced code: mailbox refused
   other 5xx (554, ...)                       FAILED
@@ -34,16 +34,14 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 
+from newsletter.mail.status_codes import MAILBOX_GONE
+
 MAX_REPLY_CHARS = 500
 
 _ENHANCED = re.compile(r"([245])\.(\d{1,3})\.(\d{1,3})(?![\d.])")
 _AUTH_CODES = frozenset({530, 534, 535, 538})
 _SLOW_DOWN_CODES = frozenset({421, 450, 454})
 _MAILBOX_CODES = frozenset({550, 551, 553})
-# The address leads nowhere: no such mailbox (5.1.1), no such domain (5.1.2), not an
-# address (5.1.3), moved away (5.1.6), null MX / RecipientNotFound (5.1.10), unroutable
-# (5.4.4). Other 5.1.x (5.1.0 unspecified, 5.1.4 ambiguous...) fail the message only.
-MAILBOX_GONE = frozenset({"5.1.1", "5.1.2", "5.1.3", "5.1.6", "5.1.10", "5.4.4"})
 
 
 class Phase(StrEnum):

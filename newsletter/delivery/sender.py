@@ -20,11 +20,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from newsletter.db import outbox_claims
 from newsletter.db.outbox import ClaimedDigest, State
 from newsletter.db.papers import papers_by_id
-from newsletter.delivery.compose import Composer
+from newsletter.delivery.compose import Composer, queued_digest
 from newsletter.delivery.ratelimit import TokenBucket
 from newsletter.delivery.replies import Classification, Reply, Verdict, classify
 from newsletter.delivery.smtp import SmtpPool
-from newsletter.domain import Paper
+from newsletter.domain import Paper, Status
 from newsletter.metrics import MAILS, SEND_SECONDS
 
 log = logging.getLogger(__name__)
@@ -121,7 +121,7 @@ class Sender:
         if status is None:
             log.warning("digest %s was taken over by another sender", digest.outbox_id)
             return
-        if status != "active":  # unsubscribed, paused or bounced since it was queued
+        if status is not Status.ACTIVE:  # unsubscribed, paused or bounced since it was queued
             outbox_claims.record_final(
                 self.sessions,
                 digest,
@@ -132,7 +132,9 @@ class Sender:
             self.report.cancelled += 1
             return
         try:
-            data = self.composer.compose(digest, papers, now=now)
+            data = self.composer.compose(
+                queued_digest(digest, papers), message_id=digest.message_id, now=now
+            )
         except Exception as exc:  # a bad row must not stop everyone else's mail
             log.exception("could not build digest %s for %s", digest.outbox_id, digest.email)
             outbox_claims.record_final(

@@ -10,12 +10,12 @@ from datetime import UTC, datetime
 from typing import Protocol
 
 from newsletter.config import Settings
-from newsletter.delivery import setup
+from newsletter.delivery import wiring
 from newsletter.delivery.message import DkimSigner, MailIdentity, build_message
 from newsletter.delivery.ratelimit import TokenBucket
 from newsletter.delivery.replies import Verdict, classify
 from newsletter.delivery.smtp import SmtpConfig, SmtpPool
-from newsletter.rendering import RenderedEmail
+from newsletter.mail.render import RenderedEmail
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +64,7 @@ class SmtpMailer:
 
 def smtp_mailer(settings: Settings) -> SmtpMailer:
     return SmtpMailer(
-        config=setup.smtp_config(settings),
-        identity=setup.mail_identity(settings),
-        dkim=setup.composer(settings).dkim,
+        config=wiring.smtp_config(settings),
+        identity=wiring.mail_identity(settings),
+        dkim=wiring.composer(settings).dkim,
     )

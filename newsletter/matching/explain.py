@@ -7,17 +7,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
-from newsletter.domain import Paper
+from newsletter.domain import Highlight, Paper
 from newsletter.matching.text import Token, tokens
 
 MAX_TERMS_SHOWN = 6
-
-
-@dataclass(frozen=True, slots=True)
-class Highlight:
-    field: str  # "title" or "abstract"
-    start: int
-    end: int
 
 
 @dataclass(frozen=True, slots=True)

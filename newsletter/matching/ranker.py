@@ -14,9 +14,9 @@ from typing import TypeVar
 import numpy as np
 from numpy.typing import NDArray
 
-from newsletter.domain import CategoryMode, InterestProfile, Paper
+from newsletter.domain import CategoryMode, InterestProfile, Match, Paper
 from newsletter.matching.exclusions import contains_term, occurrences, paper_text
-from newsletter.matching.explain import Explanation, Highlight, explain
+from newsletter.matching.explain import Explanation, explain
 from newsletter.matching.lexical import LexicalIndex, query_terms
 from newsletter.matching.semantic import (
     Embedder,
@@ -44,14 +44,6 @@ class Weights:
     author_boost: float = 0.5  # enough on its own: a followed author's paper is shown
     dislike_penalty: float = 0.5
     min_score: float = 0.4  # keeps ~90% of highly relevant papers on the development set
-
-
-@dataclass(frozen=True, slots=True)
-class Match:
-    paper: Paper
-    score: float
-    why: tuple[str, ...]
-    highlights: tuple[Highlight, ...]
 
 
 def _followed(authors: tuple[str, ...], followed: tuple[str, ...]) -> list[str]:

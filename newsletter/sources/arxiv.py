@@ -6,11 +6,11 @@ import logging
 from dataclasses import dataclass
 from datetime import date
 
-from newsletter.dedupe import merge
 from newsletter.domain import ParseResult
 from newsletter.sources import SourceError
 from newsletter.sources.arxiv_api import lookup_ids
 from newsletter.sources.arxiv_listing import parse_listing
+from newsletter.sources.dedupe import merge
 from newsletter.sources.http import Fetcher
 
 log = logging.getLogger(__name__)

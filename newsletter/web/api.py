@@ -22,7 +22,7 @@ from newsletter.db.subscriptions import (
     set_paused,
     update_preferences,
 )
-from newsletter.tokens import Purpose
+from newsletter.mail.tokens import Purpose
 from newsletter.web import forms
 from newsletter.web.context import PageError, Web
 from newsletter.web.feedback import feedback_target

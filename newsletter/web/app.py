@@ -6,7 +6,6 @@ import dataclasses
 import time
 from collections.abc import Callable
 from datetime import date
-from pathlib import Path
 from typing import Annotated
 
 from fastapi import FastAPI, Query, Request
@@ -21,12 +20,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from newsletter import __version__
 from newsletter.config import Settings
 from newsletter.db.papers import list_papers
-from newsletter.delivery import setup
+from newsletter.delivery import wiring
 from newsletter.delivery.transactional import Mailer, smtp_mailer
 from newsletter.domain import paper_json
-from newsletter.links import Links
+from newsletter.mail.links import Links
+from newsletter.mail.tokens import Tokens
 from newsletter.matching.semantic import Embedder
-from newsletter.tokens import Tokens
+from newsletter.resources import resource_dir
 from newsletter.web.api import InvalidInput, api_router, invalid_handler
 from newsletter.web.context import PageError, Web, WebLimits
 from newsletter.web.dev_mail import dev_mail_router
@@ -35,10 +35,6 @@ from newsletter.web.manage import manage_router
 from newsletter.web.preview import Previewer
 from newsletter.web.security import Csrf, SecurityMiddleware
 from newsletter.web.subscribe import subscribe_router
-
-ROOT = Path(__file__).resolve().parents[2]
-TEMPLATES_DIR = ROOT / "templates"
-STATIC_DIR = ROOT / "static"
 
 
 def create_app(
@@ -56,7 +52,7 @@ def create_app(
     `scheduler_alive` (given by `newsletter run`) makes /healthz check the scheduler too."""
     limits = limits or WebLimits()
     app = FastAPI(title="newsletter", version=__version__)
-    templates = Jinja2Templates(directory=TEMPLATES_DIR)
+    templates = Jinja2Templates(directory=resource_dir("templates"))
     secret = settings.secret_key.get_secret_value()
     tokens = Tokens(secret, clock=clock)
     links = Links(base_url=settings.base_url, tokens=tokens)
@@ -67,7 +63,7 @@ def create_app(
         templates=templates,
         tokens=tokens,
         links=links,
-        composer=dataclasses.replace(setup.composer(settings), links=links),
+        composer=dataclasses.replace(wiring.composer(settings), links=links),
         mailer=mailer or smtp_mailer(settings),
         csrf=csrf,
         previewer=Previewer(sessions, embedder, limit=settings.digest_max_papers),
@@ -75,7 +71,7 @@ def create_app(
         clock=clock,
     )
     app.add_middleware(SecurityMiddleware, csrf=csrf, max_body=limits.max_body_bytes)
-    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.mount("/static", StaticFiles(directory=resource_dir("static")), name="static")
     if settings.uses_mail_sink:
         app.include_router(dev_mail_router(settings.mail_sink_dir, templates))
     app.include_router(subscribe_router(web))

@@ -19,12 +19,12 @@ from starlette.datastructures import FormData
 
 from newsletter.config import Settings
 from newsletter.db.models import SubscriberRow
-from newsletter.db.subscribers import get
+from newsletter.db.subscriber_rows import get
 from newsletter.delivery.compose import Composer
 from newsletter.delivery.transactional import Mailer, MailError
-from newsletter.links import Links, Recipient
-from newsletter.rendering import RenderedEmail
-from newsletter.tokens import Purpose, TokenClaims, TokenError, Tokens
+from newsletter.mail.links import Links, Recipient
+from newsletter.mail.render import RenderedEmail
+from newsletter.mail.tokens import Purpose, TokenClaims, TokenError, Tokens
 from newsletter.web.preview import Previewer
 from newsletter.web.security import CSRF_FIELD, NONCE_KEY, Csrf, RateLimiter
 
@@ -81,7 +81,7 @@ class Web:
         full = {
             "csrf_field": CSRF_FIELD,
             "csrf": lambda path: self.csrf.token(nonce, path),
-            "list_name": self.composer.sender.list_name,
+            "list_name": self.composer.masthead.list_name,
             "mail_sink": self.settings.uses_mail_sink,
             **context,
         }

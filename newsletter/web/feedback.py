@@ -8,8 +8,8 @@ from fastapi.responses import HTMLResponse
 
 from newsletter.db.papers import papers_by_id
 from newsletter.db.subscriptions import record_feedback
+from newsletter.mail.tokens import Purpose
 from newsletter.normalize import InvalidArxivId, split_arxiv_id
-from newsletter.tokens import Purpose
 from newsletter.web.context import PageError, Web
 
 VOTES = {"more": True, "less": False}

@@ -11,8 +11,9 @@ from fastapi.responses import HTMLResponse, Response
 
 from newsletter.db.outbox import ClaimedDigest, subscriber_digest, subscriber_digests
 from newsletter.db.papers import papers_by_id
+from newsletter.delivery.compose import queued_digest
 from newsletter.domain import Paper
-from newsletter.tokens import Purpose
+from newsletter.mail.tokens import Purpose
 from newsletter.web.context import PageError, Web
 
 ATOM = "http://www.w3.org/2005/Atom"
@@ -79,7 +80,7 @@ def feeds_router(web: Web) -> APIRouter:
             who = web.recipient(row)
         body = atom_feed(
             feed_id=f"{web.settings.base_url}/feed/{row.id}",
-            title=f"{web.composer.sender.list_name}: your papers",
+            title=f"{web.composer.masthead.list_name}: your papers",
             self_url=web.links.feed(who),
             digests=digests,
             papers=papers,
@@ -97,7 +98,9 @@ def feeds_router(web: Web) -> APIRouter:
                 raise PageError(404, "No digest that day", "Nothing was sent to you that day.")
             papers = papers_by_id(session, digest.paper_ids)
         # No size budget here: this page is where a mail that had to drop papers sends you.
-        rendered = web.composer.render(digest, papers, max_html_bytes=BROWSER_HTML_BYTES)
+        rendered = web.composer.render(
+            queued_digest(digest, papers), max_html_bytes=BROWSER_HTML_BYTES
+        )
         return HTMLResponse(rendered.html, headers={"Content-Security-Policy": _SANDBOXED})
 
     return router

@@ -12,11 +12,11 @@ import zoneinfo
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 
-from newsletter.addresses import AddressError, normalise_address
 from newsletter.db.models import SubscriberRow
-from newsletter.db.subscribers import Frequency, Schedule, to_profile
-from newsletter.domain import CategoryMode, InterestProfile
+from newsletter.db.subscriber_rows import to_profile
+from newsletter.domain import CategoryMode, Frequency, InterestProfile, Schedule
 from newsletter.matching.profile import ProfileError, build_profile
+from newsletter.subscribers.addresses import AddressError, normalise_address
 
 COMMON_CATEGORIES = (
     ("cs.AI", "Artificial Intelligence"),

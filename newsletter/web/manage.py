@@ -17,15 +17,17 @@ from starlette.background import BackgroundTasks
 from starlette.concurrency import run_in_threadpool
 
 from newsletter.db.models import SubscriberRow
-from newsletter.db.outbox import ClaimedDigest, encode_matches
-from newsletter.db.subscribers import Status, to_profile, unsubscribe
+from newsletter.db.subscriber_rows import to_profile
+from newsletter.db.subscribers import unsubscribe
 from newsletter.db.subscriptions import (
     claim_confirmation_mail,
     delete_subscriber,
     set_paused,
     update_preferences,
 )
-from newsletter.tokens import Purpose
+from newsletter.delivery.compose import Digest
+from newsletter.domain import Status
+from newsletter.mail.tokens import Purpose
 from newsletter.web import forms
 from newsletter.web.context import PageError, Web
 from newsletter.web.feedback import add_feedback_routes
@@ -148,7 +150,7 @@ def manage_router(web: Web) -> APIRouter:
             row, _ = web.subscriber(session, Purpose.PREFERENCES, token)
             # Never to an address that left or bounces; at most one mail per cooldown, since
             # anyone holding a forwarded digest has this link.
-            if row.status not in (Status.ACTIVE.value, Status.PAUSED.value):
+            if row.status not in (Status.ACTIVE, Status.PAUSED):
                 return back_to(token, "stopped")
             preview = web.previewer.preview(to_profile(row.profile))
             if preview.day is None or not preview.matches:
@@ -157,20 +159,8 @@ def manage_router(web: Web) -> APIRouter:
                 row, now=web.now(), cooldown=web.limits.confirmation_cooldown
             ):
                 return back_to(token, "wait")
-            digest = ClaimedDigest(
-                outbox_id=0,
-                subscriber_id=row.id,
-                email=row.email,
-                token_key=row.token_key,
-                subscriber_status=row.status,
-                digest_date=preview.day,
-                message_id="",
-                content=encode_matches(preview.matches),
-                attempts=0,
-                created_at=web.now(),
-            )
-        papers = {m.paper.id: m.paper for m in preview.matches}
-        web.mail_later(background, digest.email, web.composer.render(digest, papers))
+            digest = Digest(web.recipient(row), row.email, preview.day, preview.matches)
+        web.mail_later(background, digest.email, web.composer.render(digest))
         return back_to(token, "preview")
 
     @router.get("/preferences/{token}/export.json")
@@ -221,7 +211,7 @@ def manage_router(web: Web) -> APIRouter:
         with web.sessions.begin() as session:
             row, _ = web.subscriber(session, Purpose.UNSUBSCRIBE, token)
             pause = not one_click and form.get("action") == "pause"
-            if pause and (set_paused(row, paused=True) or row.status == Status.PAUSED.value):
+            if pause and (set_paused(row, paused=True) or row.status == Status.PAUSED):
                 return web.notice(
                     request, "The digest is paused", "Resume it from your preferences."
                 )

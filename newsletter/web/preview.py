@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from newsletter.db.embeddings import DbEmbeddingCache
 from newsletter.db.papers import digest_candidates, latest_day, papers_by_id
-from newsletter.domain import InterestProfile, Paper
-from newsletter.matching.ranker import Match, Ranker
+from newsletter.domain import InterestProfile, Match, Paper
+from newsletter.matching.ranker import Ranker
 from newsletter.matching.semantic import Embedder
 
 

@@ -16,11 +16,12 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
 from newsletter.db.papers import list_papers
-from newsletter.db.subscribers import Status, to_profile
+from newsletter.db.subscriber_rows import to_profile
 from newsletter.db.subscriptions import claim_confirmation_mail, confirm, request_subscription
-from newsletter.rendering import RenderedEmail, render_confirmation, render_manage_link
-from newsletter.rendering import render_welcome as welcome_mail
-from newsletter.tokens import Purpose
+from newsletter.domain import Status
+from newsletter.mail.render import RenderedEmail, render_confirmation, render_manage_link
+from newsletter.mail.render import render_welcome as welcome_mail
+from newsletter.mail.tokens import Purpose
 from newsletter.web import forms
 from newsletter.web.context import PageError, Web
 from newsletter.web.preview import Preview
@@ -109,7 +110,7 @@ def subscribe_router(web: Web) -> APIRouter:
     def confirm_page(request: Request, token: str) -> HTMLResponse:
         with web.sessions() as session:
             row, _ = web.subscriber(session, Purpose.CONFIRM, token)
-            if row.status != Status.PENDING.value:
+            if row.status != Status.PENDING:
                 return _confirmed_page(web, request, row.status, web.recipient(row))
             context = {
                 "email": row.email,
@@ -132,7 +133,7 @@ def subscribe_router(web: Web) -> APIRouter:
                     recipient=row.email,
                     preferences_url=web.links.preferences(who),
                     unsubscribe_url=web.links.unsubscribe(who),
-                    sender=web.composer.sender,
+                    masthead=web.composer.masthead,
                 )
                 web.mail_later(background, row.email, mail)
             status = row.status
@@ -142,7 +143,7 @@ def subscribe_router(web: Web) -> APIRouter:
 
 
 def _confirmed_page(web: Web, request: Request, status: str, who: Any) -> HTMLResponse:
-    if status in (Status.ACTIVE.value, Status.PAUSED.value):
+    if status in (Status.ACTIVE, Status.PAUSED):
         return web.notice(
             request,
             "You are subscribed",
@@ -169,23 +170,25 @@ def request_and_mail(web: Web, checked: forms.Checked, background: BackgroundTas
             schedule=checked.schedule,
             now=web.now(),
         )
-        if row.status == Status.BOUNCED.value:
+        if row.status == Status.BOUNCED:
             return  # the address does not exist: mailing it again only hurts reputation
         if not claim_confirmation_mail(
             row, now=web.now(), cooldown=web.limits.confirmation_cooldown
         ):
             return
         who = web.recipient(row)
-        if row.status == Status.PENDING.value:
+        if row.status == Status.PENDING:
             mail = render_confirmation(
-                recipient=row.email, confirm_url=web.links.confirm(who), sender=web.composer.sender
+                recipient=row.email,
+                confirm_url=web.links.confirm(who),
+                masthead=web.composer.masthead,
             )
         else:
             mail = render_manage_link(
                 recipient=row.email,
                 preferences_url=web.links.preferences(who),
                 unsubscribe_url=web.links.unsubscribe(who),
-                sender=web.composer.sender,
+                masthead=web.composer.masthead,
             )
         email = row.email
     web.mail_later(background, email, mail)

@@ -1,0 +1,121 @@
+"""What every command shares: consoles, error exits, settings and argument parsing."""
+
+from __future__ import annotations
+
+from datetime import date
+from enum import StrEnum
+from typing import Annotated, NoReturn
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.logging import RichHandler
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from newsletter.config import LogFormat, Settings
+from newsletter.db import migrations
+from newsletter.db.engine import make_engine, session_factory
+from newsletter.domain import CategoryMode, InterestProfile
+from newsletter.logs import configure_logging
+from newsletter.matching.profile import ProfileError, build_profile
+from newsletter.subscribers.addresses import AddressError, normalise_address
+
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+
+
+class OutputFormat(StrEnum):
+    TABLE = "table"
+    JSON = "json"
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    err.print(f"error: {message}", style="red", markup=False, highlight=False)
+    raise typer.Exit(code)
+
+
+def load_settings() -> Settings:
+    """The validated settings, or exit 2 naming every setting that is wrong."""
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'settings'}: {e['msg']}" for e in exc.errors()
+        )
+        fail(f"invalid settings: {problems}", code=2)
+    return settings
+
+
+def address_or_fail(text: str) -> str:
+    """The normalised address, or exit 2 saying what is wrong with it."""
+    try:
+        return normalise_address(text)
+    except AddressError as exc:
+        fail(str(exc), code=2)
+
+
+def parse_day(value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        fail(f"--date must be YYYY-MM-DD, got {value!r}", code=2)
+
+
+def migrated(settings: Settings) -> tuple[Engine, sessionmaker[Session]]:
+    """An engine on the configured database, migrated to the latest schema, and sessions."""
+    engine = make_engine(settings.database_url)
+    migrations.upgrade(engine)
+    return engine, session_factory(engine)
+
+
+# The interest options, shared by every command that takes a profile.
+Interests = Annotated[str, typer.Option(help="Interests in a sentence or two")]
+Keywords = Annotated[
+    list[str] | None, typer.Option("--keyword", help="Keyword or phrase, repeatable")
+]
+Excluded = Annotated[
+    list[str] | None, typer.Option("--exclude", help="Never show papers with this term, repeatable")
+]
+Categories = Annotated[
+    list[str] | None, typer.Option("--category", help="arXiv category, repeatable")
+]
+CategoryModeOption = Annotated[CategoryMode, typer.Option("--category-mode")]
+Authors = Annotated[list[str] | None, typer.Option("--author", help="Author to follow, repeatable")]
+
+
+def profile_or_fail(
+    *,
+    interests: str,
+    keyword: list[str] | None,
+    exclude: list[str] | None,
+    category: list[str] | None,
+    category_mode: CategoryMode,
+    author: list[str] | None,
+    seed_paper: list[str] | None = None,
+) -> InterestProfile:
+    """The validated profile, or exit 2 listing every problem."""
+    try:
+        return build_profile(
+            description=interests,
+            keywords=keyword or (),
+            exclude=exclude or (),
+            categories=category or (),
+            category_mode=category_mode,
+            authors=author or (),
+            seed_papers=seed_paper or (),
+        )
+    except ProfileError as exc:
+        fail(str(exc), code=2)
+
+
+def log_to_console() -> None:
+    """Set up logging for a command (the app's callback does, before any command runs)."""
+    settings = load_settings()
+    configure_logging(
+        level=settings.log_level,
+        json_lines=settings.log_format is LogFormat.JSON,
+        console=RichHandler(console=err, show_path=False),
+    )

@@ -1,0 +1,103 @@
+"""Commands for running the service unattended: `worker` and `status`."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import threading
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from newsletter.cli.common import load_settings, migrated, out
+from newsletter.db.status import service_status
+from newsletter.delivery import wiring
+
+log = logging.getLogger(__name__)
+
+
+def register(app: typer.Typer) -> None:
+    for command in (worker, status):
+        app.command()(command)
+
+
+def worker(
+    once: Annotated[bool, typer.Option(help="Drain the outbox once, then exit")] = False,
+    heartbeat: Annotated[
+        Path | None, typer.Option(help="File touched after every round (for health checks)")
+    ] = None,
+) -> None:
+    """Only send: drain the outbox, wait, repeat, until SIGTERM/SIGINT. On PostgreSQL any
+    number of workers share the queue (rows are claimed with FOR UPDATE SKIP LOCKED)."""
+    settings = load_settings()
+    _, sessions = migrated(settings)
+    stopping = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stopping.set())
+    while not stopping.is_set():
+        try:
+            report = asyncio.run(
+                wiring.send_all(
+                    settings,
+                    sessions=sessions,
+                    clock=lambda: datetime.now(UTC),
+                    should_stop=stopping.is_set,
+                )
+            )
+        except wiring.SenderBusy as exc:
+            log.warning("%s; waiting", exc)
+        else:
+            if report.attempted:
+                log.info("sent batch: %s", report.counts, extra={"event": "send", **report.counts})
+            if report.stopped:
+                # A policy refusal or too many errors: back off before trying the relay again.
+                stopping.wait(timeout=max(60.0, settings.worker_poll_seconds))
+        if heartbeat is not None:
+            heartbeat.touch()
+        if once:
+            return
+        stopping.wait(timeout=settings.worker_poll_seconds)
+
+
+def status(
+    days: Annotated[int, typer.Option(min=1, max=60, help="Days of history shown")] = 7,
+) -> None:
+    """Fetches and digests per day, the outbox by state, the oldest waiting mail, recent
+    failures and suppressed addresses."""
+    settings = load_settings()
+    _, sessions = migrated(settings)
+    now = datetime.now(UTC)
+    with sessions() as session:
+        report = service_status(session, since=(now - timedelta(days=days)).date())
+    table = Table("day", "papers new", "last fetched", "digests queued", "last queued")
+    for row in report.days:
+        table.add_row(
+            str(row.day), str(row.papers), _when(row.last_fetched), str(row.digests),
+            _when(row.last_queued),
+        )  # fmt: skip
+    out.print(table)
+    counts = ", ".join(f"{state} {count}" for state, count in sorted(report.outbox.items()))
+    out.print(f"outbox: {counts or 'empty'}", highlight=False)
+    if report.oldest_waiting is not None:
+        age = now - report.oldest_waiting
+        out.print(f"oldest waiting mail: queued {_age(age)} ago", highlight=False)
+    out.print(f"suppressed addresses: {report.suppressed} (bounced), "
+              f"unsubscribed: {report.unsubscribed}", highlight=False)  # fmt: skip
+    if report.failures:
+        failures = Table("when", "to", "state", "last reply")
+        for failure in report.failures:
+            failures.add_row(_when(failure.at), failure.email, failure.state, failure.reply)
+        out.print(failures)
+
+
+def _when(moment: datetime | None) -> str:
+    return f"{moment:%Y-%m-%d %H:%M}" if moment else "—"
+
+
+def _age(age: timedelta) -> str:
+    minutes = int(age.total_seconds() // 60)
+    return f"{minutes // 60} h {minutes % 60} min" if minutes >= 60 else f"{minutes} min"

@@ -1,0 +1,67 @@
+"""The URLs mailed to subscribers, each carrying a signed, purpose-scoped token. Pure."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from urllib.parse import urlencode
+
+from newsletter.mail.render import DigestLinks, PaperLinks
+from newsletter.mail.tokens import Purpose, Tokens
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    subscriber_id: int
+    token_key: str
+
+
+@dataclass(frozen=True)
+class Links:
+    base_url: str
+    tokens: Tokens
+
+    def _url(self, path: str, purpose: Purpose, who: Recipient, *extra: object) -> str:
+        token = self.tokens.make(
+            purpose, subscriber_id=who.subscriber_id, token_key=who.token_key, extra=extra
+        )
+        return f"{self.base_url}/{path}/{token}"
+
+    def confirm(self, who: Recipient) -> str:
+        return self._url("confirm", Purpose.CONFIRM, who)
+
+    def unsubscribe(self, who: Recipient) -> str:
+        return self._url("unsubscribe", Purpose.UNSUBSCRIBE, who)
+
+    def preferences(self, who: Recipient) -> str:
+        return self._url("preferences", Purpose.PREFERENCES, who)
+
+    def view(self, who: Recipient, day: date) -> str:
+        return self._url("digest", Purpose.VIEW, who, day.isoformat())
+
+    def feed(self, who: Recipient) -> str:
+        token = self.tokens.make(
+            Purpose.FEED, subscriber_id=who.subscriber_id, token_key=who.token_key
+        )
+        return f"{self.base_url}/feed/{token}.xml"
+
+    def feedback(self, who: Recipient) -> str:
+        """The base of "more/less like this" links: the token says who, the query which
+        paper and which way (one signature per mail instead of two per paper)."""
+        return self._url("feedback", Purpose.FEEDBACK, who)
+
+    def digest(self, who: Recipient, day: date, paper_ids: Iterable[str]) -> DigestLinks:
+        feedback = self.feedback(who)
+        return DigestLinks(
+            view_in_browser=self.view(who, day),
+            preferences=self.preferences(who),
+            unsubscribe=self.unsubscribe(who),
+            papers={
+                paper_id: PaperLinks(
+                    more_like_this=f"{feedback}?{urlencode({'paper': paper_id, 'vote': 'more'})}",
+                    less_like_this=f"{feedback}?{urlencode({'paper': paper_id, 'vote': 'less'})}",
+                )
+                for paper_id in paper_ids
+            },
+        )
