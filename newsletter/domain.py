@@ -198,3 +198,14 @@ class BounceEvent:
     diagnostic: str  # Diagnostic-Code text or a short reason, <= MAX_DIAGNOSTIC_CHARS
     message_id: str | None  # "<...>" of the original message, when the report names it
     received_at: datetime | None  # the report's Date, timezone-aware
+
+
+@dataclass(frozen=True, slots=True)
+class ReturnedMail:
+    """One message from the bounce mailbox, read: what it reports, and the addresses it was
+    delivered to (Delivered-To, X-Original-To, To...), where a VERP return path shows which
+    mail of ours it answers. Nothing here is trusted until it is verified."""
+
+    raw: bytes
+    events: tuple[BounceEvent, ...]
+    envelope: tuple[str, ...] = ()

@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import secrets
 from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
 
-from newsletter.config import DEV_SECRET_KEY, Environment, Settings, SmtpSecurity
+from newsletter.config import (
+    DEV_SECRET_KEY,
+    MIN_SECRET_KEY_BITS,
+    Environment,
+    Settings,
+    SmtpSecurity,
+    estimated_entropy_bits,
+)
 
-STRONG_KEY = "k" * 40
+# Was "k" * 40, which production now refuses (issue 14): a key drawn by secrets.token_urlsafe(32).
+STRONG_KEY = "VVabmG8tOXyVtkE4JLr0vCIkfqj9vLko8tTlX9PICxQ"
 
 
 def build(monkeypatch: pytest.MonkeyPatch, **env: str) -> Settings:
@@ -113,3 +122,88 @@ def test_dev_without_relay_uses_the_mail_sink(monkeypatch: pytest.MonkeyPatch) -
 def test_dkim_needs_both_key_and_selector(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(ValidationError, match="DKIM"):
         build(monkeypatch, dkim_selector="s2026")
+
+
+def production(monkeypatch: pytest.MonkeyPatch, **env: str) -> Settings:
+    values = {"secret_key": STRONG_KEY, "base_url": "https://d.example.org"} | env
+    return build(monkeypatch, env="production", smtp_host="smtp.example.org", **values)
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "k" * 40,
+        "0123456789" * 4,
+        "abcdefghijklmnopqrstuvwxyz0123456789ABCD",
+        "Tr0ub4dor&3" * 4,
+        "abc" * 20,
+    ],
+)
+def test_production_refuses_guessable_keys(monkeypatch: pytest.MonkeyPatch, key: str) -> None:
+    assert estimated_entropy_bits(key) < MIN_SECRET_KEY_BITS
+    with pytest.raises(ValidationError, match="NEWSLETTER_SECRET_KEY looks guessable"):
+        production(monkeypatch, secret_key=key)
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        DEV_SECRET_KEY + "-padded-to-look-long-" + STRONG_KEY,
+        STRONG_KEY + DEV_SECRET_KEY.upper(),
+        "x" + DEV_SECRET_KEY.replace("-", "_") + "x" * 10,
+        "Dev Only Insecure Secret Key " + STRONG_KEY,
+    ],
+)
+def test_production_refuses_the_dev_key_in_any_form(
+    monkeypatch: pytest.MonkeyPatch, key: str
+) -> None:
+    with pytest.raises(ValidationError, match="not based on the development key"):
+        production(monkeypatch, secret_key=key)
+
+
+@pytest.mark.parametrize("draw", [lambda: secrets.token_urlsafe(32), lambda: secrets.token_hex(32)])
+def test_production_accepts_random_keys(monkeypatch: pytest.MonkeyPatch, draw: object) -> None:
+    assert callable(draw)
+    for _ in range(50):
+        key = draw()
+        assert estimated_entropy_bits(key) >= MIN_SECRET_KEY_BITS, key
+        production(monkeypatch, secret_key=key)
+
+
+def test_entropy_estimate_ranks_keys_sensibly() -> None:
+    assert estimated_entropy_bits("") == 0
+    assert estimated_entropy_bits("k" * 40) < 40
+    assert estimated_entropy_bits("k" * 40) < estimated_entropy_bits("kq" * 20)
+    assert estimated_entropy_bits(STRONG_KEY) >= MIN_SECRET_KEY_BITS
+
+
+@pytest.mark.parametrize(
+    "url", ["http://digest.example.org", "http://127.0.0.1:8000", "http://localhost:9000"]
+)
+def test_production_refuses_plain_http(monkeypatch: pytest.MonkeyPatch, url: str) -> None:
+    with pytest.raises(ValidationError, match="must start with https://"):
+        production(monkeypatch, base_url=url)
+    allowed = production(monkeypatch, base_url=url, allow_http="true")  # an intranet
+    assert allowed.base_url == url
+
+
+def test_dev_accepts_plain_http(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert build(monkeypatch, base_url="http://127.0.0.1:8000").base_url == "http://127.0.0.1:8000"
+
+
+def test_bounce_address_defaults_to_the_from_domain(monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = build(monkeypatch, mail_from="Paper digest <digest@papers.example.org>")
+    assert settings.bounce_mailbox == "bounces@papers.example.org"
+    explicit = build(monkeypatch, bounce_address="returns@mx.example.org")
+    assert explicit.bounce_mailbox == "returns@mx.example.org"
+
+
+@pytest.mark.parametrize(
+    "address",
+    ["bounces", "bounces+tag@example.org", "Bounces <b@example.org>", "b" * 23 + "@example.org"],
+)
+def test_unusable_bounce_addresses_are_refused(
+    monkeypatch: pytest.MonkeyPatch, address: str
+) -> None:
+    with pytest.raises(ValidationError, match="bounce_address"):
+        build(monkeypatch, bounce_address=address)

@@ -1,8 +1,12 @@
 """Bounce reports -> BounceEvents: which recipient could not be reached, and how badly.
 
 Pure: stdlib `email` and `mailbox` only, no database, no settings. The caller reads the bounce
-mailbox (read_maildir / read_mbox), gives each message to parse_report and decides what to do:
-suppress an address on HARD, count SOFT ones within a window, ignore the rest. The rules
+mailbox (read_maildir / read_mbox), gives each message to read_report (the events and the
+addresses the report was delivered to, newsletter.bounces.envelope) and decides what to do:
+only a report that proves it is about mail the service sent may act (newsletter.db.bounces).
+A report yields at most MAX_EVENTS_PER_REPORT events: mail goes out one recipient per
+envelope, so a genuine report names one or a few, and one hostile report must not write
+thousands of rows. The rules
 below live in newsletter.bounces.dsn (DSN and ARF parts) and newsletter.bounces.text (plain-text
 bounces, auto-replies), both reading reports through newsletter.bounces.findings.
 
@@ -53,6 +57,7 @@ from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 from newsletter.bounces.dsn import DSN_TYPES, complaints, dsn_findings, field_blocks
+from newsletter.bounces.envelope import envelope_addresses
 from newsletter.bounces.findings import (
     SCAN_CHARS,
     Finding,
@@ -68,22 +73,26 @@ from newsletter.bounces.text import (
     looks_like_bounce,
     plain_findings,
 )
-from newsletter.domain import BounceEvent, BounceKind
+from newsletter.domain import BounceEvent, BounceKind, ReturnedMail
 
 __all__ = [
     "MAX_DIAGNOSTIC_CHARS",
+    "MAX_EVENTS_PER_REPORT",
     "MAX_MESSAGE_ID_CHARS",
     "BounceEvent",
     "BounceKind",
+    "ReturnedMail",
     "parse_report",
     "read_maildir",
     "read_mbox",
+    "read_report",
 ]
 
 log = logging.getLogger(__name__)
 
 MAX_DIAGNOSTIC_CHARS = 500
 MAX_MESSAGE_ID_CHARS = 255
+MAX_EVENTS_PER_REPORT = 10
 
 
 _MSGID = re.compile(r"<[^<>\s]{1,250}@[^<>\s]{1,250}>")
@@ -92,13 +101,18 @@ _COPY_MSGID = re.compile(rf"^message-id:[ \t]*\n?[ \t]*({_MSGID.pattern})", re.I
 
 def parse_report(data: bytes) -> list[BounceEvent]:
     """One event per failed or delayed recipient; [] for mail that is not a bounce."""
+    return list(read_report(data).events)
+
+
+def read_report(data: bytes) -> ReturnedMail:
+    """The report's events and the VERP-shaped addresses it was delivered to."""
     try:
         return _parse(data)
     except Exception:
         # The email package still has crash bugs on hostile input; one poisoned message in
         # the bounce mailbox must not stop the run over all the others.
         log.warning("unreadable bounce report (%d bytes)", len(data), exc_info=True)
-        return []
+        return ReturnedMail(raw=data, events=())
 
 
 def read_maildir(path: Path) -> Iterator[tuple[str, bytes]]:
@@ -122,18 +136,21 @@ def read_mbox(path: Path) -> Iterator[tuple[str, bytes]]:
         box.close()
 
 
-def _parse(data: bytes) -> list[BounceEvent]:
+def _parse(data: bytes) -> ReturnedMail:
     # compat32 keeps header values as raw strings: the newer policy parses every header into
     # structures on access, which is both slower and where the crash bugs live.
     msg = message_from_bytes(data, policy=compat32)
     parts = list(_parts(msg))
     findings = _classify(msg, parts)
     if not findings:
-        return []
+        return ReturnedMail(raw=data, events=())
+    envelope = envelope_addresses(msg, parts)
     message_id = _original_message_id(msg, parts)
     received_at = _date(header(msg, "date"))
     events: dict[str, BounceEvent] = {}
     for found in findings:  # one event per recipient: the first, most precise, finding wins
+        if len(events) == MAX_EVENTS_PER_REPORT:
+            break
         if found.recipient not in events:
             events[found.recipient] = BounceEvent(
                 recipient=found.recipient,
@@ -143,7 +160,7 @@ def _parse(data: bytes) -> list[BounceEvent]:
                 message_id=message_id,
                 received_at=received_at,
             )
-    return list(events.values())
+    return ReturnedMail(raw=data, events=tuple(events.values()), envelope=envelope)
 
 
 def _classify(msg: Message, parts: list[Message]) -> list[Finding]:

@@ -9,9 +9,10 @@ from typing import Annotated
 
 import typer
 
-from newsletter.bounces.report import parse_report, read_maildir, read_mbox
+from newsletter.bounces.report import read_maildir, read_mbox, read_report
 from newsletter.cli.common import fail, load_settings, migrated, out
 from newsletter.db.bounces import BouncePolicy, record_reports
+from newsletter.delivery.wiring import verp
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +30,8 @@ def bounces_ingest(
     ] = None,
     mbox: Annotated[Path | None, typer.Option(help="An mbox file of bounce reports")] = None,
 ) -> None:
-    """Record every bounce, delay, complaint and auto-reply in the mailbox, then suppress hard
+    """Record every bounce, delay, complaint and auto-reply in the mailbox; of those that prove
+    they are about mail we sent (VERP return path or recorded Message-ID), suppress hard
     bounces at once and soft ones past the threshold. Safe to run again on the same mail."""
     if (maildir is None) == (mbox is None):
         fail("give exactly one of --maildir or --mbox", code=2)
@@ -40,17 +42,20 @@ def bounces_ingest(
     settings = load_settings()
     _, sessions = migrated(settings)
     messages = read_maildir(source) if maildir else read_mbox(source)
-    reports = [(raw, parse_report(raw)) for _, raw in messages]
+    reports = [read_report(raw) for _, raw in messages]
     policy = BouncePolicy(
         soft_limit=settings.bounce_soft_limit,
         window=timedelta(days=settings.bounce_window_days),
     )
     with sessions.begin() as session:
-        result = record_reports(session, reports, policy=policy, now=datetime.now(UTC))
+        result = record_reports(
+            session, reports, policy=policy, verp=verp(settings), now=datetime.now(UTC)
+        )
     kinds = ", ".join(f"{kind} {count}" for kind, count in sorted(result.kinds.items()))
     out.print(
         f"{len(reports)} messages: {result.events} events ({kinds or 'none'}), "
-        f"{result.duplicates} already recorded; suppressed {len(result.suppressed)}, "
+        f"{result.duplicates} already recorded, {result.unverified} unverified (no effect); "
+        f"suppressed {len(result.suppressed)}, "
         f"unsubscribed {len(result.unsubscribed)} (complaints)",
         highlight=False,
     )

@@ -1,9 +1,12 @@
-"""Bounce reports: every event is recorded first, then acted on.
+"""Bounce reports: every event is recorded first, then acted on, if it proves itself.
 
-Hard bounces (the mailbox does not exist) suppress the address at once; soft ones (mailbox
-full, a policy block) only when `soft_limit` of them arrive within `window`, since most
-clear up by themselves; complaints (a reader pressed "spam") unsubscribe; delays and
-auto-replies are only recorded.
+Only an event that proves it is about mail this service sent to its recipient
+(newsletter.db.bounce_proof: a verified VERP return path or a recorded Message-ID) acts;
+any other is recorded as `unverified` and changes nothing, since anyone can write to the
+bounce mailbox. Verified hard bounces (the mailbox does not exist) suppress the address at
+once; soft ones (mailbox full, a policy block) only when `soft_limit` different mails
+bounced within `window`, since most clear up by themselves; complaints (a reader pressed
+"spam") unsubscribe; delays and auto-replies are only recorded.
 """
 
 from __future__ import annotations
@@ -14,11 +17,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import distinct, func, select
 from sqlalchemy.orm import Session
 
+from newsletter.db.bounce_proof import claims_in, prove
 from newsletter.db.models import BounceEventRow, SubscriberRow
-from newsletter.domain import BounceEvent, Status
+from newsletter.domain import BounceEvent, ReturnedMail, Status
+from newsletter.mail.verp import Verp
+
+UNVERIFIED = "unverified"
 
 
 @dataclass(frozen=True)
@@ -31,6 +38,7 @@ class BouncePolicy:
 class BounceReport:
     events: int = 0
     duplicates: int = 0
+    unverified: int = 0
     kinds: Counter[str] = field(default_factory=Counter)
     suppressed: list[str] = field(default_factory=list)
     unsubscribed: list[str] = field(default_factory=list)
@@ -42,20 +50,24 @@ def fingerprint(report: bytes, event: BounceEvent) -> str:
 
 def record_reports(
     session: Session,
-    reports: Iterable[tuple[bytes, list[BounceEvent]]],
+    reports: Iterable[ReturnedMail],
     *,
     policy: BouncePolicy,
+    verp: Verp,
     now: datetime,
 ) -> BounceReport:
-    """Record each (raw report, its events) and apply the policy; a report already recorded
-    (same bytes, same recipient) is skipped, so a mailbox can be ingested again safely."""
+    """Record each report's events and apply the policy to the verified ones; a report
+    already recorded (same bytes, same recipient) is skipped, so a mailbox can be ingested
+    again safely."""
     result = BounceReport()
-    for raw, events in reports:
-        for event in events:
-            key = fingerprint(raw, event)
+    for report in reports:
+        claims = claims_in(report.envelope, verp)
+        for event in report.events:
+            key = fingerprint(report.raw, event)
             if session.scalar(select(BounceEventRow.id).where(BounceEventRow.fingerprint == key)):
                 result.duplicates += 1
                 continue
+            proof = prove(session, event, claims, verp)
             row = BounceEventRow(
                 fingerprint=key,
                 recipient=event.recipient,
@@ -65,10 +77,16 @@ def record_reports(
                 message_id=event.message_id,
                 reported_at=event.received_at,
                 recorded_at=now,
+                verified_by=proof.via if proof else None,
+                sent_message_id=proof.message_id if proof else None,
             )
             session.add(row)
             session.flush()  # recorded before it is acted on
-            row.action = _act(session, row, policy=policy, now=now, result=result)
+            if proof is None:
+                row.action = UNVERIFIED
+                result.unverified += 1
+            else:
+                row.action = _act(session, row, policy=policy, now=now, result=result)
             result.events += 1
             result.kinds[row.kind] += 1
     return result
@@ -89,31 +107,41 @@ def _act(
             result.unsubscribed.append(row.recipient)
         return "unsubscribed (complaint)"
     if row.kind == "hard":
-        return _suppress(subscriber, f"hard bounce {row.status or ''}: {row.diagnostic}", result)
+        reason = f"hard bounce {row.status or ''}: {row.diagnostic}"
+        return _suppress(subscriber, reason, now=now, result=result)
     if row.kind == "soft":
-        # By when the bounce happened (the report's date) where known: ingesting an old
-        # mailbox must not add up months-old soft bounces.
-        happened = func.coalesce(BounceEventRow.reported_at, BounceEventRow.recorded_at)
-        recent = session.scalar(
-            select(func.count())
-            .select_from(BounceEventRow)
-            .where(
-                BounceEventRow.recipient == row.recipient,
-                BounceEventRow.kind == "soft",
-                happened >= now - policy.window,
-            )
-        )
-        if (recent or 0) >= policy.soft_limit:
+        recent = _soft_bounced_mails(session, row.recipient, since=now - policy.window)
+        if recent >= policy.soft_limit:
             reason = f"{recent} soft bounces in {policy.window.days} days: {row.diagnostic}"
-            return _suppress(subscriber, reason, result)
+            return _suppress(subscriber, reason, now=now, result=result)
         return f"counted ({recent} of {policy.soft_limit})"
     return "recorded"
 
 
-def _suppress(subscriber: SubscriberRow, reason: str, result: BounceReport) -> str:
+def _soft_bounced_mails(session: Session, recipient: str, *, since: datetime) -> int:
+    """Verified soft bounces of different mails: reports repeating the failure of one mail
+    count once. By when the bounce happened (the report's
+    date) where known: ingesting an old mailbox must not add up months-old soft bounces."""
+    happened = func.coalesce(BounceEventRow.reported_at, BounceEventRow.recorded_at)
+    mail = func.coalesce(BounceEventRow.sent_message_id, BounceEventRow.fingerprint)
+    count = session.scalar(
+        select(func.count(distinct(mail))).where(
+            BounceEventRow.recipient == recipient,
+            BounceEventRow.kind == "soft",
+            BounceEventRow.verified_by.is_not(None),
+            happened >= since,
+        )
+    )
+    return int(count or 0)
+
+
+def _suppress(
+    subscriber: SubscriberRow, reason: str, *, now: datetime, result: BounceReport
+) -> str:
     if subscriber.status in (Status.BOUNCED, Status.UNSUBSCRIBED):
         return f"already {subscriber.status}"
     subscriber.status = Status.BOUNCED
     subscriber.suppressed_reason = reason[:500]
+    subscriber.suppressed_at = now
     result.suppressed.append(subscriber.email)
     return "suppressed"

@@ -106,6 +106,8 @@ class SubscriberRow(Base):
     frequency: Mapped[str] = mapped_column(String(8), default="daily")  # or "weekly"
     send_weekday: Mapped[int] = mapped_column(Integer, default=0)  # weekly: 0 = Monday
     suppressed_reason: Mapped[str | None] = mapped_column(Text)  # why mail stopped (bounce)
+    # When it bounced: long enough ago, the address may subscribe again (double opt-in).
+    suppressed_at: Mapped[datetime | None]
     # When the last confirmation (or "manage your subscription") mail went out: at most one
     # per address per cooldown, however often the form is submitted.
     confirmation_sent_at: Mapped[datetime | None]
@@ -209,3 +211,25 @@ class BounceEventRow(Base):
     reported_at: Mapped[datetime | None]
     recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
     action: Mapped[str] = mapped_column(String(32), default="recorded")  # what it led to
+    # How the report proved it is about mail we sent to `recipient`: "verp" (a signed return
+    # path) or "message-id" (one we recorded for that address). None: unverified, no effect.
+    verified_by: Mapped[str | None] = mapped_column(String(16))
+    # The Message-ID of our mail the report is about, when known: soft bounces count once
+    # per mail, however many reports repeat one.
+    sent_message_id: Mapped[str | None] = mapped_column(String(255))
+
+
+class SentMailRow(Base):
+    """A one-off mail (confirmation, welcome, manage link, preview) the relay accepted.
+
+    Digests keep their Message-ID in the outbox; these have no outbox row, so this is how a
+    bounce report quoting the Message-ID is matched to the address the mail went to.
+    """
+
+    __tablename__ = "sent_mail"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message_id: Mapped[str] = mapped_column(String(255), unique=True)
+    recipient: Mapped[str] = mapped_column(String(320), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    sent_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -200,7 +200,7 @@ def record_final(
             connection.execute(
                 update(SubscriberRow)
                 .where(SubscriberRow.id == digest.subscriber_id)
-                .values(status=Status.BOUNCED, suppressed_reason=reply[:500])
+                .values(status=Status.BOUNCED, suppressed_reason=reply[:500], suppressed_at=now)
             )
 
 

@@ -1,6 +1,13 @@
 """Self-service (the web app): every change here is asked for by the subscriber, from a
 form, a mail link or the API. A subscribe form is unauthenticated: it may create or renew
-a pending subscription, never change a confirmed one."""
+a pending subscription, never change a confirmed one.
+
+An address that bounced is left alone for a while (mailing a dead mailbox again hurts the
+sender's reputation); once the bounce is `resubscribe_after` old, a subscribe form makes it
+pending again, and only the confirmation link in the mail it then gets makes it active:
+mailboxes come back (a full one is emptied, a domain renewed), and a bounce may have been
+wrong.
+"""
 
 from __future__ import annotations
 
@@ -10,24 +17,37 @@ from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from newsletter.db.models import BounceEventRow, InterestProfileRow, SubscriberRow
+from newsletter.db.sent_mail import forget_recipient
 from newsletter.db.subscriber_rows import find, write_profile, write_schedule
 from newsletter.domain import InterestProfile, Schedule, Status
 
+RESUBSCRIBE_AFTER = timedelta(days=30)
+
 
 def request_subscription(
-    session: Session, *, email: str, profile: InterestProfile, schedule: Schedule, now: datetime
+    session: Session,
+    *,
+    email: str,
+    profile: InterestProfile,
+    schedule: Schedule,
+    now: datetime,
+    resubscribe_after: timedelta = RESUBSCRIBE_AFTER,
 ) -> SubscriberRow:
     """A subscribe form sent for `email`, which nobody has proven to own yet.
 
-    A new address waits as pending; a pending or unsubscribed one takes the new profile and
-    waits for confirmation again. An active, paused or bounced subscriber is left exactly
-    as it is: an unauthenticated form must never change someone's subscription.
+    A new address waits as pending; a pending or unsubscribed one, or one that bounced at
+    least `resubscribe_after` ago, takes the new profile and waits for confirmation again.
+    An active, paused or recently bounced subscriber is left exactly as it is: an
+    unauthenticated form must never change someone's subscription.
     """
     row = find(session, email)
     if row is None:
         row = SubscriberRow(email=email, status=Status.PENDING, created_at=now)
         row.profile = InterestProfileRow()
         session.add(row)
+    elif row.status == Status.BOUNCED:
+        if not bounced_before(row, now - resubscribe_after):
+            return row
     elif row.status not in (Status.PENDING, Status.UNSUBSCRIBED):
         return row
     if row.profile is None:
@@ -37,6 +57,11 @@ def request_subscription(
     write_schedule(row, schedule)
     session.flush()
     return row
+
+
+def bounced_before(row: SubscriberRow, when: datetime) -> bool:
+    """True when the address was suppressed at or before `when` (never: not bounced)."""
+    return row.suppressed_at is not None and row.suppressed_at <= when
 
 
 def claim_confirmation_mail(row: SubscriberRow, *, now: datetime, cooldown: timedelta) -> bool:
@@ -55,6 +80,8 @@ def confirm(row: SubscriberRow, *, now: datetime) -> bool:
     row.status = Status.ACTIVE
     row.confirmed_at = row.active_since = now
     row.unsubscribed_at = None
+    # A confirmed address has just received mail: an old bounce no longer describes it.
+    row.suppressed_at = row.suppressed_reason = None
     return True
 
 
@@ -94,11 +121,13 @@ def delete_subscriber(session: Session, row: SubscriberRow) -> int:
     "delete everything" and the admin's `subscribers remove --delete` alike: the profile
     goes with the row (ORM cascade), the outbox and received papers with it in the database
     (ON DELETE CASCADE), and the bounce reports naming the address, which no foreign key
-    ties to the row. Returns how many bounce reports went."""
+    ties to the row, and the record of one-off mails sent to it. Returns how many bounce
+    reports went."""
     email = row.email
     session.delete(row)
     session.flush()
     bounces = session.scalars(
         delete(BounceEventRow).where(BounceEventRow.recipient == email).returning(BounceEventRow.id)
     ).all()
+    forget_recipient(session, email)
     return len(bounces)

@@ -25,6 +25,7 @@ from newsletter.delivery.ratelimit import TokenBucket
 from newsletter.delivery.replies import Classification, Reply, Verdict, classify
 from newsletter.delivery.smtp import SmtpPool
 from newsletter.domain import Paper, Status
+from newsletter.mail.verp import Verp
 from newsletter.metrics import MAILS, SEND_SECONDS
 
 log = logging.getLogger(__name__)
@@ -71,7 +72,7 @@ class Sender:
     composer: Composer
     policy: SendPolicy
     clock: Callable[[], datetime]
-    envelope_from: str
+    verp: Verp
     on_outcome: Callable[[Verdict], None] = lambda _: None
     should_stop: Callable[[], bool] = lambda: False  # e.g. SIGTERM: finish in-flight mail only
     report: SendReport = field(default_factory=SendReport)
@@ -144,10 +145,15 @@ class Sender:
             return
         started = time.perf_counter()
         reply = await self.pool.send(
-            envelope_from=self.envelope_from, recipient=digest.email, data=data
+            envelope_from=self.envelope_from(digest), recipient=digest.email, data=data
         )
         SEND_SECONDS.observe(time.perf_counter() - started)
         self._record(digest, reply, classify(reply))
+
+    def envelope_from(self, digest: ClaimedDigest) -> str:
+        """The return path of this digest (VERP): a bounce to it names the outbox row and the
+        recipient, signed, which is what lets bounce handling tell it from a forgery."""
+        return self.verp.for_digest(digest.outbox_id, digest.email)
 
     def _record(self, digest: ClaimedDigest, reply: Reply, verdict: Classification) -> None:
         now = self.clock()

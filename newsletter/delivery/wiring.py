@@ -22,10 +22,16 @@ from newsletter.delivery.smtp import SmtpConfig, SmtpPool
 from newsletter.mail.links import Links
 from newsletter.mail.render import Masthead
 from newsletter.mail.tokens import Tokens
+from newsletter.mail.verp import Verp
 
 
 def mail_identity(settings: Settings) -> MailIdentity:
     return MailIdentity(settings.mail_from)
+
+
+def verp(settings: Settings) -> Verp:
+    """Return paths of every mail, and the check of every bounce report against them."""
+    return Verp(settings.secret_key.get_secret_value(), settings.bounce_mailbox)
 
 
 def links(settings: Settings) -> Links:
@@ -141,7 +147,6 @@ async def _send(
     on_outcome: Callable[[Verdict], None],
     should_stop: Callable[[], bool],
 ) -> SendReport:
-    identity = mail_identity(settings)
     async with SmtpPool(smtp_config(settings), size=size, limiter=limiter) as pool:
         sender = Sender(
             sessions=sessions,
@@ -150,7 +155,7 @@ async def _send(
             composer=composer(settings),
             policy=send_policy(settings),
             clock=clock,
-            envelope_from=identity.address,
+            verp=verp(settings),
             on_outcome=on_outcome,
             should_stop=should_stop,
         )

@@ -72,6 +72,7 @@ class RenderedEmail:
     subject: str
     html: str  # final, CSS inlined, under the byte budget (UTF-8)
     text: str  # plain-text alternative, wrapped ~72 columns, links as bare URLs
+    kind: str = "digest"  # or the template: confirm, welcome, manage, quiet_day
 
 
 @functools.cache
@@ -215,7 +216,7 @@ def _frame(
 def _email(name: str, *, preheader: str, **context: Any) -> RenderedEmail:
     html = _html(f"{name}.html", preheader=preheader, **context)
     return RenderedEmail(
-        subject=context["subject"], html=html, text=_text(f"{name}.txt", **context)
+        subject=context["subject"], html=html, text=_text(f"{name}.txt", **context), kind=name
     )
 
 

@@ -64,7 +64,7 @@ def create_app(
         tokens=tokens,
         links=links,
         composer=dataclasses.replace(wiring.composer(settings), links=links),
-        mailer=mailer or smtp_mailer(settings),
+        mailer=mailer or smtp_mailer(settings, sessions),
         csrf=csrf,
         previewer=Previewer(sessions, embedder, limit=settings.digest_max_papers),
         limits=limits,

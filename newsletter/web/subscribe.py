@@ -7,6 +7,7 @@ response. Which mail depends on the state, and at most one per address per coold
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -169,6 +170,7 @@ def request_and_mail(web: Web, checked: forms.Checked, background: BackgroundTas
             profile=checked.profile,
             schedule=checked.schedule,
             now=web.now(),
+            resubscribe_after=timedelta(days=web.settings.bounce_resubscribe_days),
         )
         if row.status == Status.BOUNCED:
             return  # the address does not exist: mailing it again only hurts reputation

@@ -16,9 +16,11 @@ import pytest
 from sqlalchemy import func, select
 from typer.testing import Result
 
+from newsletter.config import DEV_SECRET_KEY
 from newsletter.db import outbox, subscriber_rows
 from newsletter.db.models import SubscriberRow
 from newsletter.delivery.sink import SINK_HOST, list_mail, start_sink
+from newsletter.mail.verp import Verp
 from tests.conftest import DATA
 from tests.support.cli_support import error_line, invoke, ok, sessions_for
 from tests.support.smtp_server import ScriptedSmtpServer, smtp_server_fixture  # noqa: F401
@@ -281,7 +283,13 @@ def test_send_delivers_the_queued_digests(
         ("a@example.org",),
         ("b@example.org",),
     ]
-    assert {m.mail_from for m in smtp_server.accepted} == {"digest@example.org"}
+    # Each digest leaves with its own return path (VERP), signed for its outbox row and reader.
+    verp = Verp(DEV_SECRET_KEY, "bounces@example.org")
+    for accepted in smtp_server.accepted:
+        claim = verp.read(accepted.mail_from)
+        assert claim is not None, accepted.mail_from
+        assert claim.outbox_id is not None
+        assert verp.verify(claim, accepted.rcpt_tos[0])
     first = message_from_bytes(smtp_server.accepted[0].data, policy=policy.default)
     assert first["Subject"] == "10 new papers on your interests — 20 Aug"
     assert outbox_states(env) == {"sent": 2}

@@ -86,10 +86,16 @@ def test_bounces_ingest_suppresses_hard_bounces_and_is_idempotent(
     now = datetime.now(UTC) - timedelta(days=1)
     with sessions.begin() as session:
         for event in hard:
-            subscribers.add_or_update(
+            row, _ = subscribers.add_or_update(
                 session, email=event.recipient, profile=InterestProfile("x"), confirmed=True,
                 now=now,
             )  # fmt: skip
+            # The digest the report is about: a report acts only on mail we sent (its
+            # Message-ID recorded in the outbox, for this address).
+            assert event.message_id is not None
+            outbox.enqueue(
+                session, [outbox.NewDigest(row.id, DAY, event.message_id, matches=[])], now=now
+            )
     fill_maildir(tmp_path / "bounces", ["postfix_hard_5.1.1.eml", "out_of_office.eml"])
     first = ok(env, "bounces", "ingest", "--maildir", str(tmp_path / "bounces")).stdout
     assert f"suppressed {hard[0].recipient}" in first

@@ -78,7 +78,7 @@ async def drain(
             composer=wiring.composer(settings),
             policy=policy or SendPolicy(single_worker=True),
             clock=clock,
-            envelope_from="digest@example.org",
+            verp=wiring.verp(settings),
             on_outcome=on_outcome,
             should_stop=should_stop,
         )
