@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import secrets
+import threading
 import time
 from collections import deque
 from collections.abc import Callable
@@ -26,6 +28,7 @@ from itertools import islice
 
 from itsdangerous import BadData, TimestampSigner
 from starlette.datastructures import MutableHeaders
+from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 CSRF_FIELD = "csrf_token"
@@ -98,8 +101,15 @@ class RateLimiter:
     clock: Callable[[], float] = time.monotonic
     max_keys: int = 100_000
     _hits: dict[str, deque[float]] = field(default_factory=dict)
+    # Routes run in the thread pool: one count at a time, or two could both take the last
+    # slot, or one could trim the table while another walks it.
+    _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def allow(self, key: str) -> bool:
+        with self._lock:
+            return self._allow(key)
+
+    def _allow(self, key: str) -> bool:
         now = self.clock()
         hits = self._hits.get(key)
         if hits is None:
@@ -121,6 +131,20 @@ class RateLimiter:
         excess = len(self._hits) - self.max_keys * 9 // 10
         for key in list(islice(self._hits, max(excess, 0))):
             del self._hits[key]
+
+
+def client_key(request: HTTPConnection) -> str:
+    """The rate-limit key: the client's IPv4 address, or its IPv6 /64 (one end user
+    usually holds a whole /64, so counting single IPv6 addresses would not limit them).
+    Behind a reverse proxy, run uvicorn with --proxy-headers so this is the client's."""
+    host = request.client.host if request.client else "unknown"
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return host
+    if address.version == 6:
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return host
 
 
 class BodyTooLarge(Exception):

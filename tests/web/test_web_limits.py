@@ -5,8 +5,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 from typing import Any
 
-from newsletter.web.context import Web
-from newsletter.web.security import RateLimiter
+from newsletter.web.security import RateLimiter, client_key
 
 
 class Clock:
@@ -46,8 +45,8 @@ def request_from(host: str) -> Any:
 
 
 def test_ipv6_clients_are_counted_by_their_64() -> None:
-    key = Web.client
-    same = key(None, request_from("2001:db8:1:2::1"))  # type: ignore[arg-type]
-    other = key(None, request_from("2001:db8:1:2:ffff::9"))  # type: ignore[arg-type]
+    key = client_key
+    same = key(request_from("2001:db8:1:2::1"))
+    other = key(request_from("2001:db8:1:2:ffff::9"))
     assert same == other == "2001:db8:1:2::/64"
-    assert key(None, request_from("192.0.2.7")) == "192.0.2.7"  # type: ignore[arg-type]
+    assert key(request_from("192.0.2.7")) == "192.0.2.7"

@@ -1,4 +1,8 @@
-"""A subscriber's papers outside the mailbox: the personal Atom feed and "view in browser"."""
+"""A subscriber's papers outside the mailbox: the personal Atom feed and "view in browser".
+
+Both show what was queued for the subscriber (the outbox), never a fresh ranking: the feed
+has one entry per paper of the latest digests, the browser view one day's digest in full.
+"""
 
 from __future__ import annotations
 
@@ -6,19 +10,18 @@ import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from datetime import date, datetime
 
-from fastapi import APIRouter
-from fastapi.responses import HTMLResponse, Response
+from sqlalchemy.orm import Session
 
+from newsletter.db.models import SubscriberRow
 from newsletter.db.outbox import ClaimedDigest, subscriber_digest, subscriber_digests
 from newsletter.db.papers import papers_by_id
-from newsletter.delivery.compose import queued_digest
+from newsletter.delivery.compose import Composer, queued_digest
 from newsletter.domain import Paper
-from newsletter.mail.tokens import Purpose
-from newsletter.web.context import PageError, Web
+from newsletter.web.errors import PageError
 
 ATOM = "http://www.w3.org/2005/Atom"
-# The mail's HTML is shown as the recipient's client would: no scripts, no forms.
-_SANDBOXED = "sandbox allow-popups; default-src 'none'; style-src 'unsafe-inline'; img-src data:"
+# No size budget in the browser: this page is where a mail that had to drop papers sends you.
+BROWSER_HTML_BYTES = 10_000_000
 
 
 def atom_feed(
@@ -67,46 +70,39 @@ def _text(parent: ET.Element, tag: str, value: str) -> None:
     ET.SubElement(parent, f"{{{ATOM}}}{tag}").text = clean
 
 
-def feeds_router(web: Web) -> APIRouter:
-    router = APIRouter(include_in_schema=False)
-
-    @router.get("/feed/{token}.xml")
-    def feed(token: str) -> Response:
-        with web.sessions() as session:
-            row, _ = web.subscriber(session, Purpose.FEED, token)
-            digests = subscriber_digests(session, subscriber=row, limit=web.limits.feed_digests)
-            ids = sorted({item["id"] for d in digests for item in d.content})
-            papers = papers_by_id(session, ids)
-            who = web.recipient(row)
-        body = atom_feed(
-            feed_id=f"{web.settings.base_url}/feed/{row.id}",
-            title=f"{web.composer.masthead.list_name}: your papers",
-            self_url=web.links.feed(who),
-            digests=digests,
-            papers=papers,
-            now=web.now(),
-        )
-        return Response(body, media_type="application/atom+xml; charset=utf-8")
-
-    @router.get("/digest/{token}", response_class=HTMLResponse)
-    def view(token: str) -> HTMLResponse:
-        with web.sessions() as session:
-            row, claims = web.subscriber(session, Purpose.VIEW, token)
-            day = _day(claims.extra)
-            digest = subscriber_digest(session, subscriber=row, day=day)
-            if digest is None:
-                raise PageError(404, "No digest that day", "Nothing was sent to you that day.")
-            papers = papers_by_id(session, digest.paper_ids)
-        # No size budget here: this page is where a mail that had to drop papers sends you.
-        rendered = web.composer.render(
-            queued_digest(digest, papers), max_html_bytes=BROWSER_HTML_BYTES
-        )
-        return HTMLResponse(rendered.html, headers={"Content-Security-Policy": _SANDBOXED})
-
-    return router
+def personal_feed(
+    session: Session,
+    row: SubscriberRow,
+    *,
+    base_url: str,
+    list_name: str,
+    self_url: str,
+    digests: int,
+    now: datetime,
+) -> bytes:
+    """The subscriber's Atom feed: the papers of their latest `digests` digests."""
+    latest = subscriber_digests(session, subscriber=row, limit=digests)
+    ids = sorted({item["id"] for d in latest for item in d.content})
+    return atom_feed(
+        feed_id=f"{base_url}/feed/{row.id}",
+        title=f"{list_name}: your papers",
+        self_url=self_url,
+        digests=latest,
+        papers=papers_by_id(session, ids),
+        now=now,
+    )
 
 
-BROWSER_HTML_BYTES = 10_000_000
+def digest_html(
+    session: Session, row: SubscriberRow, extra: tuple[object, ...], composer: Composer
+) -> str:
+    """The digest of the day a "view in browser" link names (in the token's `extra`),
+    rendered as mailed but with every paper; PageError when there is none."""
+    digest = subscriber_digest(session, subscriber=row, day=_day(extra))
+    if digest is None:
+        raise PageError(404, "No digest that day", "Nothing was sent to you that day.")
+    papers = papers_by_id(session, digest.paper_ids)
+    return composer.render(queued_digest(digest, papers), max_html_bytes=BROWSER_HTML_BYTES).html
 
 
 def _day(extra: tuple[object, ...]) -> date:

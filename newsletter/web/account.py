@@ -1,0 +1,133 @@
+"""What a subscriber does from the links in their mail: see and change the preferences,
+get a preview now, pause, leave, take their data with them.
+
+The work behind the manage, unsubscribe and API routes; the routes only read the request
+and choose the answer. After a change the pages redirect (303) to a fixed path built from
+the link's token, never to one taken from the request.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from fastapi.responses import HTMLResponse, RedirectResponse
+from sqlalchemy.orm import Session
+
+from newsletter.db.models import SubscriberRow
+from newsletter.db.subscriber_rows import to_profile
+from newsletter.db.subscribers import unsubscribe
+from newsletter.db.subscriptions import claim_confirmation_mail, set_paused
+from newsletter.delivery.compose import Digest
+from newsletter.domain import Status
+from newsletter.mail.links import Links, Recipient
+from newsletter.web import forms
+from newsletter.web.context import OutgoingMail
+from newsletter.web.pages import Pages, form_context
+from newsletter.web.preview import Previewer
+
+DONE = {  # ?done=... after a change: the message shown, from this list only
+    "saved": "Your preferences are saved. They apply from the next digest.",
+    "paused": "The digest is paused. Resume it here whenever you like.",
+    "resumed": "The digest is back on.",
+    "preview": "A preview of your digest from the latest papers is on its way to your inbox.",
+    "nothing": "Nothing in the latest papers matches your interests, so no preview was sent.",
+    "wait": "A mail went to this address a short while ago; try the preview again later.",
+    "stopped": "This address gets no mail (unsubscribed or bouncing), so no preview was sent.",
+}
+
+
+def recipient(row: SubscriberRow) -> Recipient:
+    return Recipient(row.id, row.token_key)
+
+
+def back_to(token: str, done: str) -> RedirectResponse:
+    """The preferences page again, saying what was `done` (a key of DONE)."""
+    return RedirectResponse(f"/preferences/{token}?done={done}", status_code=303)
+
+
+def preferences_page(
+    pages: Pages,
+    row: SubscriberRow,
+    *,
+    links: Links,
+    default_zone: str,
+    status: int = 200,
+    **context: Any,
+) -> HTMLResponse:
+    """The preferences form, filled in from the row unless `context` has what was typed."""
+    who = recipient(row)
+    request = pages.request
+    full = form_context(
+        default_zone,
+        manage=True,
+        email=row.email,
+        status=row.status,
+        base=request.url.path.removesuffix("/delete"),
+        done=DONE.get(request.query_params.get("done", "")),
+        feed_url=links.feed(who),
+        unsubscribe_url=links.unsubscribe(who),
+        **{"values": forms.from_subscriber(row), **context},
+    )
+    return pages.render("preferences.html", full, status=status)
+
+
+def mail_preview(
+    row: SubscriberRow,
+    *,
+    previewer: Previewer,
+    now: datetime,
+    cooldown: timedelta,
+    mail: OutgoingMail,
+) -> str:
+    """Mail the digest the latest papers would make; the DONE key that says what happened.
+
+    Never to an address that left or bounces; at most one mail per cooldown, since anyone
+    holding a forwarded digest has this link. Ranks a day of papers: call it off the
+    event loop."""
+    if row.status not in (Status.ACTIVE, Status.PAUSED):
+        return "stopped"
+    preview = previewer.preview(to_profile(row.profile))
+    if preview.day is None or not preview.matches:
+        return "nothing"
+    if not claim_confirmation_mail(row, now=now, cooldown=cooldown):
+        return "wait"
+    digest = Digest(recipient(row), row.email, preview.day, preview.matches)
+    mail.later(digest.email, mail.composer.render(digest))
+    return "preview"
+
+
+def leave(session: Session, row: SubscriberRow, *, pause: bool, now: datetime) -> bool:
+    """Unsubscribe, or only pause when asked to (and the subscription can be paused);
+    True when it is paused."""
+    if pause and (set_paused(row, paused=True) or row.status == Status.PAUSED):
+        return True
+    unsubscribe(session, subscriber=row, now=now)
+    return False
+
+
+def export(row: SubscriberRow) -> dict[str, Any]:
+    """Everything stored about the subscriber, as JSON (the "export my data" download)."""
+    profile = to_profile(row.profile)
+    return {
+        "email": row.email,
+        "status": row.status,
+        "created_at": row.created_at.isoformat(),
+        "confirmed_at": row.confirmed_at.isoformat() if row.confirmed_at else None,
+        "schedule": {
+            "timezone": row.timezone,
+            "send_hour": row.send_hour,
+            "frequency": row.frequency,
+            "send_weekday": row.send_weekday,
+        },
+        "profile": {
+            "description": profile.description,
+            "keywords": list(profile.keywords),
+            "exclude": list(profile.exclude),
+            "categories": list(profile.categories),
+            "category_mode": profile.category_mode.value,
+            "authors": list(profile.authors),
+            "seed_papers": list(profile.seed_papers),
+            "disliked_papers": list(profile.disliked_papers),
+        },
+    }

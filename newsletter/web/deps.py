@@ -1,0 +1,273 @@
+"""What a route may ask for, as FastAPI dependencies (`Annotated[..., Depends(...)]`).
+
+The per-app pieces come from `app.state`, where `create_app` put them; the per-request ones
+are made here. The rules travel with the aliases, so a route cannot forget one:
+- `DbSession` is the one place a route gets the database: one transaction per request,
+  committed when the route returns and rolled back when it raises, always before the
+  response is sent (scope "function"), so a redirect never shows a change not yet stored
+  and mail queued with `MailDep` leaves only after the commit.
+- `CsrfForm` (or `RequireCsrf` where the values are not needed) reads a posted form with
+  small limits and refuses it (403) unless its CSRF token is valid for the path.
+- `PreferencesRow` and its siblings are the subscriber whose signed link the path carries,
+  for that purpose only: a tampered, expired, revoked or other-purpose link ends the
+  request with an explanation page.
+FastAPI resolves a route's `dependencies=[...]` first, then its parameters in order: a
+check that must come before the link is read (CSRF, a rate limit) goes first. Dependencies
+that only read memory are `async def` (FastAPI would send each `def` to the thread pool);
+those that touch the database are `def`, so they run in the pool like the routes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Annotated, cast
+
+from fastapi import BackgroundTasks, Depends, Request
+from fastapi.templating import Jinja2Templates
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.datastructures import FormData
+
+from newsletter.config import Settings
+from newsletter.db.models import SubscriberRow
+from newsletter.db.subscriber_rows import get
+from newsletter.delivery.compose import Composer
+from newsletter.mail.links import Links
+from newsletter.mail.tokens import Purpose, TokenClaims, TokenError, Tokens
+from newsletter.web import forms
+from newsletter.web.context import Limiters, Mail, OutgoingMail, WebLimits
+from newsletter.web.errors import PageError
+from newsletter.web.pages import Pages, Site, pages_for, site_of
+from newsletter.web.preview import Previewer
+from newsletter.web.security import CSRF_FIELD, Csrf, RateLimiter, client_key
+
+MAX_FIELDS = 200  # a form has ~20 fields and a dozen category boxes
+MAX_PART = 16_000
+MAX_TOKEN_LENGTH = 400
+TOO_MANY = "Please wait a while and try again."
+
+
+# The pieces built once per app (see `create_app`), read back typed.
+async def get_settings(request: Request) -> Settings:
+    return cast(Settings, request.app.state.settings)
+
+
+async def get_sessions(request: Request) -> sessionmaker[Session]:
+    return cast(sessionmaker[Session], request.app.state.sessions)
+
+
+async def get_links(request: Request) -> Links:
+    return cast(Links, request.app.state.links)
+
+
+async def get_site(request: Request) -> Site:
+    return site_of(request)
+
+
+async def get_previewer(request: Request) -> Previewer:
+    return cast(Previewer, request.app.state.previewer)
+
+
+async def get_limits(request: Request) -> WebLimits:
+    return cast(WebLimits, request.app.state.limits)
+
+
+async def get_limiters(request: Request) -> Limiters:
+    return cast(Limiters, request.app.state.limiters)
+
+
+async def get_composer(request: Request) -> Composer:
+    return cast(Mail, request.app.state.mail).composer
+
+
+async def get_scheduler_alive(request: Request) -> Callable[[], bool] | None:
+    return cast(Callable[[], bool] | None, request.app.state.scheduler_alive)
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+SessionsDep = Annotated[sessionmaker[Session], Depends(get_sessions)]
+LinksDep = Annotated[Links, Depends(get_links)]
+SiteDep = Annotated[Site, Depends(get_site)]
+ComposerDep = Annotated[Composer, Depends(get_composer)]
+PreviewerDep = Annotated[Previewer, Depends(get_previewer)]
+LimitsDep = Annotated[WebLimits, Depends(get_limits)]
+LimitersDep = Annotated[Limiters, Depends(get_limiters)]
+SchedulerAliveDep = Annotated[Callable[[], bool] | None, Depends(get_scheduler_alive)]
+
+
+# One request's database transaction, time, pages and mail.
+def db_session(sessions: SessionsDep) -> Iterator[Session]:
+    with sessions.begin() as session:
+        yield session
+
+
+async def request_time(request: Request) -> datetime:
+    clock = cast(Callable[[], float], request.app.state.clock)
+    return datetime.fromtimestamp(clock(), UTC)
+
+
+async def get_templates(site: SiteDep) -> Jinja2Templates:
+    return site.templates
+
+
+async def get_client_key(request: Request) -> str:
+    return client_key(request)
+
+
+async def get_pages(request: Request) -> Pages:
+    return pages_for(request)
+
+
+async def outgoing_mail(request: Request, background: BackgroundTasks) -> OutgoingMail:
+    return OutgoingMail(cast(Mail, request.app.state.mail), background)
+
+
+DbSession = Annotated[Session, Depends(db_session, scope="function")]
+NowDep = Annotated[datetime, Depends(request_time)]
+PagesDep = Annotated[Pages, Depends(get_pages)]
+TemplatesDep = Annotated[Jinja2Templates, Depends(get_templates)]
+MailDep = Annotated[OutgoingMail, Depends(outgoing_mail)]
+ClientKey = Annotated[str, Depends(get_client_key)]
+
+
+def allow(limiter: RateLimiter, client: str, message: str = TOO_MANY) -> None:
+    """429 once the client used up its share of `limiter`."""
+    if not limiter.allow(client):
+        raise PageError(429, "Too many requests", message)
+
+
+async def limit_previews(limiters: LimitersDep, client: ClientKey) -> None:
+    allow(limiters.preview, client)
+
+
+# Posted forms.
+async def read_form(
+    request: Request, *, max_fields: int = MAX_FIELDS, max_part: int = MAX_PART
+) -> FormData:
+    return await request.form(max_fields=max_fields, max_files=0, max_part_size=max_part)
+
+
+def require_csrf(request: Request, form: FormData, *, path: str | None = None) -> None:
+    """403 unless the form's token was issued, in this browser, for `path` (default: the
+    path posted to; subscribe and preview share the subscribe form's token, for "/")."""
+    csrf: Csrf = site_of(request).csrf
+    submitted = form.get(CSRF_FIELD)
+    if not csrf.valid(
+        submitted=submitted if isinstance(submitted, str) else "",
+        cookie=request.cookies.get(csrf.cookie),
+        path=path or request.url.path,
+    ):
+        raise PageError(
+            403,
+            "This form has expired",
+            "For your security, forms work only in the browser that opened them, for "
+            "12 hours, with cookies on. Go back, reload the page and send it again.",
+        )
+
+
+def csrf_form(
+    *, path: str | None = None, max_fields: int = MAX_FIELDS, max_part: int = MAX_PART
+) -> Callable[[Request], Awaitable[FormData]]:
+    """A dependency: the posted form, once its CSRF token is checked (`require_csrf`)."""
+
+    async def checked_form(request: Request) -> FormData:
+        form = await read_form(request, max_fields=max_fields, max_part=max_part)
+        require_csrf(request, form, path=path)
+        return form
+
+    return checked_form
+
+
+def values_of(form: FormData) -> forms.FormValues:
+    texts = {k: v for k, v in form.multi_items() if isinstance(v, str)}
+    ticked = [v for v in form.getlist("categories") if isinstance(v, str)]
+    return forms.from_form(texts, ticked)
+
+
+_own_form = csrf_form()
+_subscribe_form = csrf_form(path="/")
+CsrfForm = Annotated[FormData, Depends(_own_form)]
+RequireCsrf = Depends(_own_form)
+RequirePreviewLimit = Depends(limit_previews)
+
+
+async def _profile_values(form: CsrfForm) -> forms.FormValues:
+    return values_of(form)
+
+
+async def _subscribe_values(
+    form: Annotated[FormData, Depends(_subscribe_form)],
+) -> forms.FormValues:
+    return values_of(form)
+
+
+ProfileForm = Annotated[forms.FormValues, Depends(_profile_values)]
+SubscribeForm = Annotated[forms.FormValues, Depends(_subscribe_values)]
+
+
+# Mailed links.
+@dataclass(frozen=True)
+class Opened:
+    row: SubscriberRow
+    claims: TokenClaims
+
+
+@dataclass(frozen=True)
+class LinkOpener:
+    """Reads a mailed link's signed token within the request's transaction."""
+
+    session: Session
+    tokens: Tokens
+
+    def open(self, purpose: Purpose, token: str) -> Opened:
+        """The subscriber a link is for, or PageError: tampered, expired, for another
+        purpose, or revoked (the subscriber is gone or its token key was replaced)."""
+        if len(token) > MAX_TOKEN_LENGTH:
+            raise PageError(400, "This link is not valid", "The link is too long.")
+        try:
+            claims = self.tokens.read(purpose, token)
+        except TokenError as exc:
+            raise PageError(
+                400, "This link does not work", f"Sorry, {exc}. Links are only valid as mailed."
+            ) from None
+        row = get(self.session, claims.subscriber_id)
+        if row is None or row.token_key != claims.token_key:
+            raise PageError(
+                404,
+                "This link no longer works",
+                "The subscription it belongs to was deleted, or its links were replaced.",
+            )
+        return Opened(row, claims)
+
+    def subscriber(self, purpose: Purpose, token: str) -> SubscriberRow:
+        return self.open(purpose, token).row
+
+
+async def link_opener(session: DbSession, links: LinksDep) -> LinkOpener:
+    return LinkOpener(session, links.tokens)
+
+
+OpenLink = Annotated[LinkOpener, Depends(link_opener)]
+
+
+def _opened(purpose: Purpose) -> Callable[[str, LinkOpener], Opened]:
+    def opened(token: str, opener: OpenLink) -> Opened:
+        return opener.open(purpose, token)
+
+    return opened
+
+
+def _subscriber(purpose: Purpose) -> Callable[[str, LinkOpener], SubscriberRow]:
+    def subscriber(token: str, opener: OpenLink) -> SubscriberRow:
+        return opener.subscriber(purpose, token)
+
+    return subscriber
+
+
+ConfirmRow = Annotated[SubscriberRow, Depends(_subscriber(Purpose.CONFIRM))]
+PreferencesRow = Annotated[SubscriberRow, Depends(_subscriber(Purpose.PREFERENCES))]
+UnsubscribeRow = Annotated[SubscriberRow, Depends(_subscriber(Purpose.UNSUBSCRIBE))]
+FeedbackRow = Annotated[SubscriberRow, Depends(_subscriber(Purpose.FEEDBACK))]
+FeedRow = Annotated[SubscriberRow, Depends(_subscriber(Purpose.FEED))]
+ViewLink = Annotated[Opened, Depends(_opened(Purpose.VIEW))]

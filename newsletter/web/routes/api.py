@@ -1,0 +1,142 @@
+"""The JSON API: the forms' operations for scripts and apps (OpenAPI at /docs).
+
+No cookies and no CSRF token: a request authenticates with the token in its path (or is
+the subscribe request anyone may make), and bodies must be `application/json`, which a
+cross-site HTML form cannot send. The same rules as the pages apply: identical answers for
+every address, the per-IP limit, the cooldown, the honeypot. A body is checked before the
+link's token is read, so a bad body gets its 422 whatever the link.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from fastapi import APIRouter, Response
+
+from newsletter.db.subscribers import unsubscribe
+from newsletter.db.subscriptions import (
+    delete_subscriber,
+    record_feedback,
+    set_paused,
+    update_preferences,
+)
+from newsletter.mail.tokens import Purpose
+from newsletter.web.account import export
+from newsletter.web.deps import (
+    ClientKey,
+    DbSession,
+    LimitersDep,
+    LimitsDep,
+    MailDep,
+    NowDep,
+    OpenLink,
+    PreferencesRow,
+    PreviewerDep,
+    SettingsDep,
+    UnsubscribeRow,
+    allow,
+)
+from newsletter.web.feedback import feedback_target
+from newsletter.web.schemas import (
+    Accepted,
+    FeedbackIn,
+    PreferencesIn,
+    PreviewOut,
+    ProfileIn,
+    SubscribeIn,
+    checked,
+    preview_out,
+)
+from newsletter.web.signup import SUBSCRIBED_MESSAGE, request_and_mail
+
+TOO_MANY = "Too many requests: try again later."
+INVALID: dict[int | str, dict[str, Any]] = {
+    422: {"description": "Invalid input: every problem, by field"}
+}
+
+router = APIRouter(prefix="/api", tags=["subscriptions"])
+
+
+@router.post("/subscribe", status_code=202, responses=INVALID)
+def subscribe(
+    body: SubscribeIn,
+    session: DbSession,
+    settings: SettingsDep,
+    limits: LimitsDep,
+    limiters: LimitersDep,
+    client: ClientKey,
+    now: NowDep,
+    mail: MailDep,
+) -> Accepted:
+    """Ask for a subscription: a confirmation mail goes to the address (or, for one
+    already subscribed, a link to its preferences). The answer is always the same."""
+    allow(limiters.subscribe, client, TOO_MANY)
+    if not body.website:
+        wanted = checked(body, email=body.email, default_timezone=settings.timezone)
+        request_and_mail(
+            session,
+            wanted,
+            now=now,
+            cooldown=limits.confirmation_cooldown,
+            resubscribe_after=timedelta(days=settings.bounce_resubscribe_days),
+            mail=mail,
+        )
+    return Accepted(status="accepted", detail=SUBSCRIBED_MESSAGE)
+
+
+@router.post("/preview", responses=INVALID)
+def preview(
+    body: ProfileIn,
+    settings: SettingsDep,
+    limiters: LimitersDep,
+    client: ClientKey,
+    previewer: PreviewerDep,
+) -> PreviewOut:
+    """What the profile would have received from the latest day's papers (not stored)."""
+    allow(limiters.preview, client, TOO_MANY)
+    wanted = checked(body, email=None, default_timezone=settings.timezone)
+    return preview_out(previewer.preview(wanted.profile))
+
+
+@router.get("/preferences/{token}")
+def get_preferences(row: PreferencesRow) -> dict[str, object]:
+    return export(row)
+
+
+@router.put("/preferences/{token}", responses=INVALID)
+def put_preferences(
+    token: str,
+    body: PreferencesIn,
+    opener: OpenLink,
+    session: DbSession,
+    settings: SettingsDep,
+    now: NowDep,
+) -> dict[str, object]:
+    wanted = checked(body, email=None, default_timezone=settings.timezone)
+    row = opener.subscriber(Purpose.PREFERENCES, token)
+    update_preferences(row, profile=wanted.profile, schedule=wanted.schedule)
+    if body.paused is not None:
+        set_paused(row, paused=body.paused, now=now)
+    session.flush()
+    return export(row)
+
+
+@router.delete("/preferences/{token}", status_code=204)
+def delete_everything(row: PreferencesRow, session: DbSession) -> Response:
+    delete_subscriber(session, row)
+    return Response(status_code=204)
+
+
+@router.post("/unsubscribe/{token}")
+def unsubscribe_now(row: UnsubscribeRow, session: DbSession, now: NowDep) -> Accepted:
+    unsubscribe(session, subscriber=row, now=now)
+    return Accepted(status="unsubscribed", detail="No more digests will be sent.")
+
+
+@router.post("/feedback/{token}")
+def feedback(token: str, body: FeedbackIn, opener: OpenLink) -> Accepted:
+    paper_id, more = feedback_target(body.paper, body.vote)
+    row = opener.subscriber(Purpose.FEEDBACK, token)
+    record_feedback(row, paper_id=paper_id, more=more)
+    return Accepted(status="noted", detail=f"{body.vote} like {paper_id}")

@@ -1,0 +1,55 @@
+""" "More / less like this" links from a digest: a page with a button, then the POST that
+records the vote (see `web.feedback`)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import HTMLResponse
+
+from newsletter.db.papers import papers_by_id
+from newsletter.db.subscriptions import record_feedback
+from newsletter.web.deps import DbSession, FeedbackRow, PagesDep, csrf_form
+from newsletter.web.feedback import feedback_target
+
+router = APIRouter(include_in_schema=False)
+# The feedback form holds nothing but its CSRF token.
+_feedback_form = csrf_form(max_fields=20, max_part=1024 * 1024)
+
+
+def vote_of(paper: str | None = None, vote: str | None = None) -> tuple[str, bool]:
+    """(paper id, more?) from the link's query; checked before the link's token is read."""
+    return feedback_target(paper, vote)
+
+
+Vote = Annotated[tuple[str, bool], Depends(vote_of)]
+
+
+@router.get("/feedback/{token}", response_class=HTMLResponse)
+def feedback_page(
+    target: Vote, _link: FeedbackRow, session: DbSession, pages: PagesDep
+) -> HTMLResponse:
+    paper_id, more = target
+    found = papers_by_id(session, [paper_id]).get(paper_id)
+    path = pages.request.url.path
+    context = {
+        "title": found.title if found else paper_id,
+        "more": more,
+        "path": path,
+        # Built from the checked values, not echoed from the request.
+        "action": f"{path}?paper={paper_id}&vote={'more' if more else 'less'}",
+    }
+    return pages.render("feedback.html", context)
+
+
+@router.post(
+    "/feedback/{token}", response_class=HTMLResponse, dependencies=[Depends(_feedback_form)]
+)
+def feedback(target: Vote, row: FeedbackRow, pages: PagesDep) -> HTMLResponse:
+    paper_id, more = target
+    record_feedback(row, paper_id=paper_id, more=more)
+    what = "more" if more else "fewer"
+    return pages.notice(
+        "Thanks, noted", f"From the next digest on you will get {what} papers like {paper_id}."
+    )
