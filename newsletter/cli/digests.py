@@ -5,13 +5,10 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 from zoneinfo import ZoneInfo
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
-from sqlalchemy.orm import Session, sessionmaker
 
 from newsletter.cli.common import (
     address_or_fail,
@@ -22,17 +19,12 @@ from newsletter.cli.common import (
     out,
     parse_day,
 )
-from newsletter.config import Settings
-from newsletter.db import outbox, subscriber_rows
-from newsletter.db.papers import digest_candidates, papers_by_id
-from newsletter.delivery import wiring
-from newsletter.delivery.compose import Digest
-from newsletter.delivery.replies import Verdict
-from newsletter.delivery.sink import list_mail, read_mail
-from newsletter.mail.links import Recipient
-from newsletter.matching.embedding import load_embedder
-from newsletter.matching.ranker import Ranker
-from newsletter.pipeline.queueing import DigestOptions, NoPapersError, queue_digests
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
+    from sqlalchemy.orm import Session, sessionmaker
+
+    from newsletter.config import Settings
 
 
 def register(app: typer.Typer) -> None:
@@ -45,6 +37,14 @@ def _today(settings: Settings) -> date:
 
 
 def _bar() -> Progress:
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
     return Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -60,6 +60,12 @@ def digest(
     dry_run: Annotated[bool, typer.Option(help="Match and report; queue nothing")] = False,
 ) -> None:
     """Match the day's papers and queue a digest for every due subscriber."""
+    from rich.table import Table
+
+    from newsletter.delivery import wiring
+    from newsletter.matching.embedding import load_embedder
+    from newsletter.pipeline.queueing import DigestOptions, NoPapersError, queue_digests
+
     settings = load_settings()
     wanted = parse_day(day) or _today(settings)
     _, sessions = migrated(settings)
@@ -107,6 +113,10 @@ def send(
     ] = False,
 ) -> None:
     """Send every due digest in the outbox, then print what happened to them."""
+    from newsletter.db import outbox
+    from newsletter.delivery import wiring
+    from newsletter.delivery.replies import Verdict
+
     settings = load_settings()
     _, sessions = migrated(settings)
     if dry_run:
@@ -146,6 +156,10 @@ def send(
 
 
 def _list_due(sessions: sessionmaker[Session]) -> None:
+    from rich.table import Table
+
+    from newsletter.db import outbox
+
     with sessions() as session:
         total, first = outbox.due_now(session, now=datetime.now(UTC), limit=20)
     table = Table("to", "digest day", "papers", "state", "attempts")
@@ -165,6 +179,14 @@ def preview(
     ] = None,
 ) -> None:
     """Render a subscriber's digest for a day to a file, without sending or queueing it."""
+    from newsletter.db import subscriber_rows
+    from newsletter.db.papers import digest_candidates, papers_by_id
+    from newsletter.delivery import wiring
+    from newsletter.delivery.compose import Digest
+    from newsletter.mail.links import Recipient
+    from newsletter.matching.embedding import load_embedder
+    from newsletter.matching.ranker import Ranker
+
     settings = load_settings()
     wanted = parse_day(day) or _today(settings)
     _, sessions = migrated(settings)
@@ -201,6 +223,10 @@ def mailbox(
     limit: Annotated[int, typer.Option(min=1, max=10_000)] = 20,
 ) -> None:
     """List what the built-in development mail sink has received (newest first)."""
+    from rich.table import Table
+
+    from newsletter.delivery.sink import list_mail, read_mail
+
     settings = load_settings()
     if show:
         message = read_mail(settings.mail_sink_dir, show)

@@ -11,11 +11,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from newsletter.cli.common import load_settings, migrated, out
-from newsletter.db.status import service_status
-from newsletter.delivery import wiring
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +30,8 @@ def worker(
 ) -> None:
     """Only send: drain the outbox, wait, repeat, until SIGTERM/SIGINT. On PostgreSQL any
     number of workers share the queue (rows are claimed with FOR UPDATE SKIP LOCKED)."""
+    from newsletter.delivery import wiring
+
     settings = load_settings()
     _, sessions = migrated(settings)
     stopping = threading.Event()
@@ -68,6 +67,10 @@ def status(
 ) -> None:
     """Fetches and digests per day, the outbox by state, the oldest waiting mail, recent
     failures and suppressed addresses."""
+    from rich.table import Table
+
+    from newsletter.db.status import service_status
+
     settings = load_settings()
     _, sessions = migrated(settings)
     now = datetime.now(UTC)

@@ -6,11 +6,9 @@ import json
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.progress import Progress
-from rich.table import Table
 
 from newsletter.cli.common import (
     Authors,
@@ -27,17 +25,13 @@ from newsletter.cli.common import (
     parse_day,
     profile_or_fail,
 )
-from newsletter.db import migrations
-from newsletter.db.engine import make_engine, session_factory
-from newsletter.db.papers import list_papers
+from newsletter.cli.help import App
 from newsletter.domain import CategoryMode, paper_json
-from newsletter.matching.embedding import load_embedder
-from newsletter.matching.ranker import Ranker
-from newsletter.pipeline.fetch import FetchOutcome, build_sources, http_client, ingest
-from newsletter.sources import SourceError
-from newsletter.sources.files import FileSource
 
-papers_app = typer.Typer(no_args_is_help=True, help="Papers in the database.")
+if TYPE_CHECKING:
+    from newsletter.pipeline.fetch import FetchOutcome
+
+papers_app = App(no_args_is_help=True, help="Papers in the database.")
 
 
 def register(app: typer.Typer) -> None:
@@ -56,6 +50,13 @@ def fetch(
     ] = None,
 ) -> None:
     """Fetch papers and store them, printing new / updated / unchanged / skipped counts."""
+    from rich.progress import Progress
+
+    from newsletter.db import migrations
+    from newsletter.db.engine import make_engine, session_factory
+    from newsletter.pipeline.fetch import build_sources, http_client, ingest
+    from newsletter.sources import SourceError
+
     settings = load_settings()
     wanted_day = parse_day(day)
     engine = make_engine(settings.database_url)
@@ -106,6 +107,12 @@ def papers_list(
     limit: Annotated[int, typer.Option(min=1, max=10_000)] = 200,
 ) -> None:
     """List stored papers (announced or featured on --date when given)."""
+    from rich.table import Table
+
+    from newsletter.db import migrations
+    from newsletter.db.engine import make_engine, session_factory
+    from newsletter.db.papers import list_papers
+
     settings = load_settings()
     engine = make_engine(settings.database_url)
     migrations.upgrade(engine)
@@ -148,6 +155,13 @@ def rank(
     semantic: Annotated[bool, typer.Option(help="Use sentence embeddings when installed")] = True,
 ) -> None:
     """What would my digest look like? Rank a file of papers against interests (no DB)."""
+    from rich.table import Table
+
+    from newsletter.matching.embedding import load_embedder
+    from newsletter.matching.ranker import Ranker
+    from newsletter.sources import SourceError
+    from newsletter.sources.files import FileSource
+
     settings = load_settings()
     profile = profile_or_fail(
         interests=interests, keyword=keyword, exclude=exclude, category=category,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -12,13 +12,12 @@ from newsletter.cli.common import (
     load_settings,
     out,
 )
-from newsletter.config import Settings
-from newsletter.db import migrations
-from newsletter.db.engine import make_engine, session_factory
-from newsletter.delivery.sink import SINK_HOST, start_sink
-from newsletter.pipeline import scheduler
+from newsletter.cli.help import App
 
-db_app = typer.Typer(no_args_is_help=True, help="Database migrations.")
+if TYPE_CHECKING:
+    from newsletter.config import Settings
+
+db_app = App(no_args_is_help=True, help="Database migrations.")
 
 
 def register(app: typer.Typer) -> None:
@@ -30,6 +29,9 @@ def register(app: typer.Typer) -> None:
 @db_app.command("upgrade")
 def db_upgrade(revision: str = "head") -> None:
     """Apply migrations up to REVISION (default: the latest)."""
+    from newsletter.db import migrations
+    from newsletter.db.engine import make_engine
+
     settings = load_settings()
     migrations.upgrade(make_engine(settings.database_url), revision)
     out.print(f"database at revision {revision}")
@@ -38,6 +40,9 @@ def db_upgrade(revision: str = "head") -> None:
 @db_app.command("downgrade")
 def db_downgrade(revision: str = "base") -> None:
     """Revert migrations down to REVISION (default: an empty database)."""
+    from newsletter.db import migrations
+    from newsletter.db.engine import make_engine
+
     settings = load_settings()
     migrations.downgrade(make_engine(settings.database_url), revision)
     out.print(f"database at revision {revision}")
@@ -50,6 +55,11 @@ def run(
     """Migrate the database, then serve the whole service: the web app, the scheduler (fetch,
     dispatch at each subscriber's hour, send) and, when no SMTP relay is configured, the
     development mail sink."""
+    from newsletter.db import migrations
+    from newsletter.db.engine import make_engine, session_factory
+    from newsletter.delivery.sink import SINK_HOST, start_sink
+    from newsletter.pipeline import scheduler
+
     settings = load_settings()
     engine = make_engine(settings.database_url)
     migrations.upgrade(engine)
@@ -87,6 +97,7 @@ def _serve(
 ) -> None:
     import uvicorn
 
+    from newsletter.db.engine import make_engine, session_factory
     from newsletter.web.app import create_app
 
     engine = make_engine(settings.database_url)
