@@ -8,7 +8,7 @@ that need it. `tests/cli/test_cli_startup.py` checks which modules `--help` load
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated, NoReturn
 
@@ -81,6 +81,13 @@ def parse_day(value: str | None) -> date | None:
         fail(f"--date must be YYYY-MM-DD, got {value!r}", code=2)
 
 
+def today(settings: Settings) -> date:
+    """The service's day (in NEWSLETTER_TIMEZONE): what `digest` and `fetch` default to."""
+    from zoneinfo import ZoneInfo
+
+    return datetime.now(ZoneInfo(settings.timezone)).date()
+
+
 def migrated(settings: Settings) -> tuple[Engine, sessionmaker[Session]]:
     """An engine on the configured database, migrated to the latest schema, and sessions."""
     from newsletter.db import migrations
@@ -131,4 +138,3 @@ def profile_or_fail(
         )
     except ProfileError as exc:
         fail(str(exc), code=2)
-

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
-from zoneinfo import ZoneInfo
 
 import typer
 
@@ -18,22 +17,17 @@ from newsletter.cli.common import (
     migrated,
     out,
     parse_day,
+    today,
 )
 
 if TYPE_CHECKING:
     from rich.progress import Progress
     from sqlalchemy.orm import Session, sessionmaker
 
-    from newsletter.config import Settings
-
 
 def register(app: typer.Typer) -> None:
     for command in (digest, send, preview, mailbox):
         app.command()(command)
-
-
-def _today(settings: Settings) -> date:
-    return datetime.now(ZoneInfo(settings.timezone)).date()
 
 
 def _bar() -> Progress:
@@ -67,7 +61,7 @@ def digest(
     from newsletter.pipeline.queueing import DigestOptions, NoPapersError, queue_digests
 
     settings = load_settings()
-    wanted = parse_day(day) or _today(settings)
+    wanted = parse_day(day) or today(settings)
     _, sessions = migrated(settings)
     options = DigestOptions(
         max_papers=settings.digest_max_papers,
@@ -188,7 +182,7 @@ def preview(
     from newsletter.matching.ranker import Ranker
 
     settings = load_settings()
-    wanted = parse_day(day) or _today(settings)
+    wanted = parse_day(day) or today(settings)
     _, sessions = migrated(settings)
     with sessions() as session:
         subscriber = subscriber_rows.find(session, address_or_fail(email))

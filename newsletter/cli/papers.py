@@ -24,6 +24,7 @@ from newsletter.cli.common import (
     out,
     parse_day,
     profile_or_fail,
+    today,
 )
 from newsletter.cli.help import App
 from newsletter.domain import CategoryMode, paper_json
@@ -44,7 +45,13 @@ def fetch(
     source: Annotated[
         str | None, typer.Option(help="arxiv, hf or file:PATH (default: every configured source)")
     ] = None,
-    day: Annotated[str | None, typer.Option("--date", help="YYYY-MM-DD (default: latest)")] = None,
+    day: Annotated[
+        str | None,
+        typer.Option(
+            "--date",
+            help="YYYY-MM-DD (default: latest); undated papers of a file are announced on it",
+        ),
+    ] = None,
     category: Annotated[
         list[str] | None, typer.Option(help="arXiv category, repeatable (default: settings)")
     ] = None,
@@ -79,7 +86,10 @@ def fetch(
             for each in sources:
                 progress.update(task, description=f"fetching {each.name}")
                 try:
-                    outcome = ingest(each, sessions=sessions, day=wanted_day, now=datetime.now(UTC))
+                    outcome = ingest(
+                        each, sessions=sessions, day=wanted_day, now=datetime.now(UTC),
+                        undated_on=today(settings),
+                    )  # fmt: skip
                 except SourceError as exc:
                     failures.append(f"{each.name}: {exc}")
                 else:

@@ -36,14 +36,22 @@ class FetchOutcome:
 
 
 def ingest(
-    source: PaperSource, *, sessions: sessionmaker[Session], day: date | None, now: datetime
+    source: PaperSource,
+    *,
+    sessions: sessionmaker[Session],
+    day: date | None,
+    now: datetime,
+    undated_on: date | None = None,
 ) -> FetchOutcome:
-    """Fetch and store one source; raises SourceError with the database untouched."""
+    """Fetch and store one source; raises SourceError with the database untouched.
+
+    `undated_on` is the day papers from a JSON Lines file without a day of their own are
+    announced on when first stored (the service's today; `day` instead when given)."""
     result = source.fetch(day=day)
     for item in result.skipped:
         log.warning("skipped %s: %s", item.where, item.reason)
     with sessions.begin() as session:
-        counts = store_papers(session, result.papers, now=now)
+        counts = store_papers(session, result.papers, now=now, undated_on=undated_on)
     counts = replace(counts, skipped=len(result.skipped))
     log.debug(
         "fetched %s: %d new, %d updated, %d unchanged, %d skipped",
