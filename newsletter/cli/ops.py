@@ -8,11 +8,16 @@ import signal
 import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from newsletter.cli.common import load_settings, migrated, out
+
+if TYPE_CHECKING:
+    from rich.text import Text
+
+    from newsletter.db.fetch_runs import FetchRun
 
 log = logging.getLogger(__name__)
 
@@ -65,9 +70,11 @@ def worker(
 def status(
     days: Annotated[int, typer.Option(min=1, max=60, help="Days of history shown")] = 7,
 ) -> None:
-    """Fetches and digests per day, the outbox by state, the oldest waiting mail, recent
-    failures and suppressed addresses."""
+    """Papers and digests per digest day, the last fetch of each source and failed fetches
+    with their error, the outbox by state, the oldest waiting mail, recent delivery failures
+    and suppressed addresses."""
     from rich.table import Table
+    from rich.text import Text
 
     from newsletter.db.status import service_status
 
@@ -76,13 +83,23 @@ def status(
     now = datetime.now(UTC)
     with sessions() as session:
         report = service_status(session, since=(now - timedelta(days=days)).date())
-    table = Table("day", "papers new", "last fetched", "digests queued", "last queued")
+    table = Table("day", "papers", "last fetched", "digests", "sent", "waiting", "last queued")
     for row in report.days:
         table.add_row(
             str(row.day), str(row.papers), _when(row.last_fetched), str(row.digests),
-            _when(row.last_queued),
+            str(row.sent), str(row.waiting), _when(row.last_queued),
         )  # fmt: skip
     out.print(table)
+    if report.last_fetches:
+        fetches = Table("source", "last fetch", "outcome")
+        for run in report.last_fetches:
+            fetches.add_row(Text(run.source), _when(run.at), _outcome(run))
+        out.print(fetches)
+    if report.failed_fetches:
+        failed = Table("failed fetch", "source", "error")
+        for run in report.failed_fetches:
+            failed.add_row(_when(run.at), Text(run.source), Text(run.error or ""))
+        out.print(failed)
     counts = ", ".join(f"{state} {count}" for state, count in sorted(report.outbox.items()))
     out.print(f"outbox: {counts or 'empty'}", highlight=False)
     if report.oldest_waiting is not None:
@@ -95,6 +112,15 @@ def status(
         for failure in report.failures:
             failures.add_row(_when(failure.at), failure.email, failure.state, failure.reply)
         out.print(failures)
+
+
+def _outcome(run: FetchRun) -> Text:
+    from rich.text import Text
+
+    if run.error is not None:
+        return Text(f"failed: {run.error}", style="red")
+    c = run.counts
+    return Text(f"{c.new} new, {c.updated} updated, {c.unchanged} unchanged, {c.skipped} skipped")
 
 
 def _when(moment: datetime | None) -> str:

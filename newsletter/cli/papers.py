@@ -30,6 +30,7 @@ from newsletter.cli.help import App
 from newsletter.domain import CategoryMode, paper_json
 
 if TYPE_CHECKING:
+    from newsletter.domain import SkippedItem
     from newsletter.pipeline.fetch import FetchOutcome
 
 papers_app = App(no_args_is_help=True, help="Papers in the database.")
@@ -61,7 +62,7 @@ def fetch(
 
     from newsletter.db import migrations
     from newsletter.db.engine import make_engine, session_factory
-    from newsletter.pipeline.fetch import build_sources, http_client, ingest
+    from newsletter.pipeline.fetch import EveryEntrySkipped, build_sources, http_client, ingest
     from newsletter.sources import SourceError
 
     settings = load_settings()
@@ -90,6 +91,9 @@ def fetch(
                         each, sessions=sessions, day=wanted_day, now=datetime.now(UTC),
                         undated_on=today(settings),
                     )  # fmt: skip
+                except EveryEntrySkipped as exc:
+                    _list_skipped(exc.skipped)
+                    failures.append(str(exc))
                 except SourceError as exc:
                     failures.append(f"{each.name}: {exc}")
                 else:
@@ -106,7 +110,11 @@ def _report(outcome: FetchOutcome) -> None:
         f"{counts.unchanged} unchanged, {counts.skipped} skipped",
         highlight=False,
     )
-    for item in outcome.skipped:
+    _list_skipped(outcome.skipped)
+
+
+def _list_skipped(skipped: list[SkippedItem]) -> None:
+    for item in skipped:
         err.print(f"  skipped {item.where}: {item.reason}", markup=False, highlight=False)
 
 

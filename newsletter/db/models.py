@@ -212,3 +212,19 @@ class BounceEventRow(Base):
     reported_at: Mapped[datetime | None]
     recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
     action: Mapped[str] = mapped_column(String(32), default="recorded")  # what it led to
+
+
+class FetchRunRow(Base):
+    """One fetch of one source (command line or scheduler), kept for `newsletter status`:
+    what came in, or why nothing did."""
+
+    __tablename__ = "fetch_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source: Mapped[str] = mapped_column(String(200))  # "arxiv", "hf", "file:papers.jsonl"
+    fetched_at: Mapped[datetime] = mapped_column(index=True)
+    new: Mapped[int] = mapped_column(Integer, default=0)
+    updated: Mapped[int] = mapped_column(Integer, default=0)
+    unchanged: Mapped[int] = mapped_column(Integer, default=0)
+    skipped: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)  # None: stored; else why nothing was
