@@ -12,14 +12,19 @@ from pathlib import Path
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, PrivateAttr, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEV_SECRET_KEY = "dev-only-insecure-secret-key"  # noqa: S105 - refused outside dev, see below
-DEV_BASE_URL = "http://localhost:8000"
+DEV_PORT = 8000
+DEV_BASE_URL = f"http://localhost:{DEV_PORT}"
 MIN_SECRET_KEY_LENGTH = 32
 
 _CATEGORY = re.compile(r"^[a-z-]+(\.[A-Za-z-]+)?$")
+
+
+def _dev_base_url(port: int) -> str:
+    return f"http://localhost:{port}"
 
 
 class Environment(StrEnum):
@@ -46,12 +51,18 @@ class Settings(BaseSettings):
     )
 
     env: Environment = Field(Environment.DEV, description="`dev` or `production`.")
+    _base_url_follows_port: bool = PrivateAttr(False)
     database_url: str = Field(
         "sqlite:///var/newsletter.db",
         description="SQLAlchemy URL; `postgresql+psycopg://…` for PostgreSQL.",
     )
     base_url: str = Field(
-        DEV_BASE_URL, description="Public URL of the web app, used in links in emails."
+        DEV_BASE_URL,
+        description="Public URL of the web app, used in links in emails. In dev, when unset, "
+        "`http://localhost:` + the web port.",
+    )
+    port: int = Field(
+        DEV_PORT, ge=1, le=65535, description="Port of the web app (`run`, `serve`; `--port`)."
     )
     secret_key: SecretStr = Field(
         SecretStr(DEV_SECRET_KEY),
@@ -201,6 +212,22 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _dev_base_url_follows_the_port(self) -> Settings:
+        # Changing the port once must not leave mailed links pointing at the old one.
+        if self.is_dev and "base_url" not in self.model_fields_set:
+            self.base_url = _dev_base_url(self.port)
+            self._base_url_follows_port = True
+        return self
+
+    def on_port(self, port: int) -> Settings:
+        """These settings with the web app on `port` (`--port`): in dev, with the base URL
+        of mailed links following it unless NEWSLETTER_BASE_URL says otherwise."""
+        update: dict[str, Any] = {"port": port}
+        if self._base_url_follows_port:
+            update["base_url"] = _dev_base_url(port)
+        return self.model_copy(update=update)
 
     @model_validator(mode="after")
     def _refuse_dev_defaults_in_production(self) -> Settings:
