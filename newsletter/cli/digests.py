@@ -1,4 +1,4 @@
-"""Commands that queue, preview and send digests, and read the development mail sink."""
+"""Commands that queue, preview and send digests."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 
 def register(app: typer.Typer) -> None:
-    for command in (digest, send, preview, mailbox):
+    for command in (digest, send, preview):
         app.command()(command)
 
 
@@ -210,31 +210,3 @@ def preview(
         rendered = composer.render(digest)
         target.write_text(rendered.text if target.suffix == ".txt" else rendered.html)
     out.print(f"{len(matches)} papers; wrote {target}", highlight=False)
-
-
-def mailbox(
-    show: Annotated[str | None, typer.Option(help="Print the message with this key")] = None,
-    limit: Annotated[int, typer.Option(min=1, max=10_000)] = 20,
-) -> None:
-    """List what the built-in development mail sink has received (newest first)."""
-    from rich.table import Table
-
-    from newsletter.delivery.sink import list_mail, read_mail
-
-    settings = load_settings()
-    if show:
-        message = read_mail(settings.mail_sink_dir, show)
-        if message is None:
-            fail(f"no message {show} in {settings.mail_sink_dir}")
-        body = message.get_body(preferencelist=("plain",))
-        out.print(str(message["Subject"]), highlight=False)
-        out.print(body.get_content() if body else "", markup=False, highlight=False)
-        return
-    mails = list_mail(settings.mail_sink_dir, limit=limit)
-    table = Table("key", "date", "to", "subject")
-    for mail in mails:
-        table.add_row(
-            mail.key, f"{mail.date:%Y-%m-%d %H:%M}" if mail.date else "", mail.to, mail.subject
-        )
-    out.print(table)
-    out.print(f"{len(mails)} messages in {settings.mail_sink_dir}", highlight=False)
