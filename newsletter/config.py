@@ -167,6 +167,11 @@ class Settings(BaseSettings):
         description="Sentence-transformers model name or local path for semantic matching; "
         "empty turns it off. The packaged all-MiniLM-L6-v2 is used offline when installed.",
     )
+    embedding_cache_file: Path = Field(
+        Path("var/embeddings.sqlite3"),
+        description="Where `rank` keeps paper vectors between runs (the service keeps them in "
+        "its database).",
+    )
     digest_max_papers: int = Field(
         10, ge=1, le=100, description="Most papers in one digest (and the default of rank --limit)."
     )

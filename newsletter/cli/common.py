@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
 
     from newsletter.config import Settings
+    from newsletter.delivery.sender import SendReport
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
@@ -79,6 +80,15 @@ def parse_day(value: str | None) -> date | None:
         return date.fromisoformat(value)
     except ValueError:
         fail(f"--date must be YYYY-MM-DD, got {value!r}", code=2)
+
+
+def send_summary(report: SendReport) -> str:
+    """What a send run did, as `send` and `worker --once` print it."""
+    counts = report.counts
+    return (
+        f"sent {counts['sent']}, deferred {counts['deferred'] + counts['ambiguous']}, "
+        f"bounced {counts['bounced']}, failed {counts['failed']}, cancelled {report.cancelled}"
+    )
 
 
 def today(settings: Settings) -> date:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -17,6 +16,7 @@ from newsletter.cli.common import (
     migrated,
     out,
     parse_day,
+    send_summary,
     today,
 )
 
@@ -107,6 +107,8 @@ def send(
     ] = False,
 ) -> None:
     """Send every due digest in the outbox, then print what happened to them."""
+    import asyncio
+
     from newsletter.db import outbox
     from newsletter.delivery import wiring
     from newsletter.delivery.replies import Verdict
@@ -138,13 +140,7 @@ def send(
             )
         except wiring.SenderBusy as exc:
             fail(str(exc))
-    counts = report.counts
-    out.print(
-        f"sent {counts['sent']}, deferred {counts['deferred'] + counts['ambiguous']}, "
-        f"bounced {counts['bounced']}, failed {counts['failed']}, "
-        f"cancelled {report.cancelled}",
-        highlight=False,
-    )
+    out.print(send_summary(report), highlight=False)
     if report.stopped:
         fail(report.stopped)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import signal
 import threading
@@ -12,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from newsletter.cli.common import load_settings, migrated, out
+from newsletter.cli.common import fail, load_settings, migrated, out, send_summary
 
 if TYPE_CHECKING:
     from rich.text import Text
@@ -34,7 +33,10 @@ def worker(
     ] = None,
 ) -> None:
     """Only send: drain the outbox, wait, repeat, until SIGTERM/SIGINT. On PostgreSQL any
-    number of workers share the queue (rows are claimed with FOR UPDATE SKIP LOCKED)."""
+    number of workers share the queue (rows are claimed with FOR UPDATE SKIP LOCKED). With
+    --once, prints what it sent (like `send`) and exits 1 when it could not send."""
+    import asyncio
+
     from newsletter.delivery import wiring
 
     settings = load_settings()
@@ -53,11 +55,19 @@ def worker(
                 )
             )
         except wiring.SenderBusy as exc:
+            if once:
+                fail(f"{exc}: nothing sent")
             log.warning("%s; waiting", exc)
         else:
             if report.attempted:
                 log.info("sent batch: %s", report.counts, extra={"event": "send", **report.counts})
+            if once:  # a person is watching: say what happened, even "nothing"
+                done = report.attempted or report.cancelled
+                out.print(send_summary(report) if done else "nothing due",
+                          highlight=False)  # fmt: skip
             if report.stopped:
+                if once:
+                    fail(report.stopped)
                 # A policy refusal or too many errors: back off before trying the relay again.
                 stopping.wait(timeout=max(60.0, settings.worker_poll_seconds))
         if heartbeat is not None:

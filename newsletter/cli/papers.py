@@ -30,7 +30,7 @@ from newsletter.cli.help import App
 from newsletter.domain import CategoryMode, paper_json
 
 if TYPE_CHECKING:
-    from newsletter.domain import SkippedItem
+    from newsletter.domain import Match, SkippedItem
     from newsletter.pipeline.fetch import FetchOutcome
 
 papers_app = App(no_args_is_help=True, help="Papers in the database.")
@@ -171,12 +171,16 @@ def rank(
     ] = None,
     output: Annotated[OutputFormat, typer.Option("--format")] = OutputFormat.TABLE,
     semantic: Annotated[bool, typer.Option(help="Use sentence embeddings when installed")] = True,
+    cache: Annotated[
+        bool, typer.Option(help="Keep paper vectors in NEWSLETTER_EMBEDDING_CACHE_FILE")
+    ] = True,
 ) -> None:
-    """What would my digest look like? Rank a file of papers against interests (no DB)."""
-    from rich.table import Table
-
+    """What would my digest look like? Rank a file of papers against interests (no DB).
+    Paper vectors are kept on disk, so ranking the same papers again embeds nothing."""
+    from newsletter.matching.disk_cache import DiskEmbeddingCache
     from newsletter.matching.embedding import load_embedder
     from newsletter.matching.ranker import Ranker
+    from newsletter.matching.semantic import EmbeddingCache, MemoryEmbeddingCache
     from newsletter.sources import SourceError
     from newsletter.sources.files import FileSource
 
@@ -193,8 +197,16 @@ def rank(
     if missing:
         err.print(f"warning: seed papers not in {papers_file.name}: {', '.join(missing)}")
     embedder = load_embedder(settings.embedding_model if semantic else None)
-    ranker = Ranker(papers, embedder=embedder)
-    matches = ranker.rank(profile, limit=limit or settings.digest_max_papers)
+    vectors: EmbeddingCache = MemoryEmbeddingCache()
+    if cache and embedder is not None:
+        vectors = DiskEmbeddingCache(settings.embedding_cache_file)
+    ranker = Ranker(papers, embedder=embedder, cache=vectors, profile_cache=vectors)
+    _print_matches(ranker.rank(profile, limit=limit or settings.digest_max_papers), output)
+
+
+def _print_matches(matches: list[Match], output: OutputFormat) -> None:
+    from rich.table import Table
+
     if output is OutputFormat.JSON:
         rows = [
             {

@@ -31,9 +31,6 @@ from newsletter.normalize import (
     pdf_url,
 )
 from newsletter.sources import SourceError, validation_reason
-from newsletter.sources.arxiv_api import parse_api_response
-from newsletter.sources.arxiv_listing import parse_listing
-from newsletter.sources.huggingface import parse_daily_papers
 
 # The listing is RSS, or Atom whose entries have OAI ids and announce types; else the API.
 _LISTING_MARKS = re.compile(rb"<rss[\s>]|oai:arXiv\.org:|announce_type")
@@ -109,13 +106,19 @@ def _line_paper_or_reason(line: str) -> Paper | str:
 
 
 def parse_file_bytes(data: bytes, *, what: str) -> ParseResult:
-    """Recognise the format by content, not by file name."""
+    """Recognise the format by content, not by file name. The XML and Hugging Face parsers
+    are imported only for their formats (lxml and friends cost `rank` a JSON Lines file
+    does not need)."""
     head = data.lstrip()[:2048]
     if not head:
         raise SourceError(f"{what}: empty file")
     if head.startswith(b"<"):
         if _LISTING_MARKS.search(data[:16384]):
+            from newsletter.sources.arxiv_listing import parse_listing
+
             return parse_listing(data, what=what)
+        from newsletter.sources.arxiv_api import parse_api_response
+
         return parse_api_response(data, what=what)
     try:
         document = json.loads(data)
@@ -124,6 +127,8 @@ def parse_file_bytes(data: bytes, *, what: str) -> ParseResult:
         return parse_json_lines(data, what=what)
     if isinstance(document, dict) and "title" in document and "paper" not in document:
         return parse_json_lines(data, what=what)  # a JSON Lines file with a single line
+    from newsletter.sources.huggingface import parse_daily_papers
+
     return parse_daily_papers(document, what=what)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import mailbox
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -53,7 +54,8 @@ def test_worker_once_drains_the_outbox(
         "NEWSLETTER_SMTP_SECURITY": "none",
     }
     heartbeat = tmp_path / "heartbeat"
-    ok(env, "worker", "--once", "--heartbeat", str(heartbeat))
+    once = ok(env, "worker", "--once", "--heartbeat", str(heartbeat))
+    assert once.stdout.strip() == "sent 1, deferred 0, bounced 1, failed 0, cancelled 0"
     assert heartbeat.exists()
     assert [m.rcpt_tos for m in smtp_server.accepted] == [("ada@example.org",)]
     with sessions() as session:
@@ -64,6 +66,22 @@ def test_worker_once_drains_the_outbox(
     assert "suppressed addresses: 1 (bounced)" in status
     assert "550 5.1.1" in status  # the recent failure, with the server's reply
     assert str(DAY) in status
+
+
+def test_worker_once_says_when_there_was_nothing_to_do(env: dict[str, str]) -> None:
+    assert ok(env, "worker", "--once").stdout.strip() == "nothing due"
+
+
+def test_worker_once_fails_when_another_process_is_sending(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    with (tmp_path / "ops.db.send.lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)  # as a running `newsletter run` does
+        result = cli_support.invoke(env, "worker", "--once")
+    assert result.exit_code == 1
+    assert cli_support.error_line(result) == (
+        f"error: another process is sending from {tmp_path / 'ops.db'}: nothing sent"
+    )
 
 
 def status_row(output: str, day: date) -> list[str]:
