@@ -170,6 +170,7 @@ def preview(
 ) -> None:
     """Render a subscriber's digest for a day to a file, without sending or queueing it."""
     from newsletter.db import subscriber_rows
+    from newsletter.db.embeddings import DbEmbeddingCache
     from newsletter.db.papers import digest_candidates, papers_by_id
     from newsletter.delivery import wiring
     from newsletter.delivery.compose import Digest
@@ -189,9 +190,11 @@ def preview(
         known = papers_by_id(session, [*profile.seed_papers, *profile.disliked_papers])
     if not papers:
         fail(f"no papers stored for {wanted}: run `newsletter fetch` first")
+    vectors = DbEmbeddingCache(sessions)  # the digest's own vectors: no model loaded again
     ranker = Ranker(
-        papers, embedder=load_embedder(settings.embedding_model), known_papers=[*known.values()]
-    )
+        papers, embedder=load_embedder(settings.embedding_model), cache=vectors,
+        profile_cache=vectors, known_papers=[*known.values()],
+    )  # fmt: skip
     matches = ranker.rank(profile, limit=settings.digest_max_papers)
     digest = Digest(
         Recipient(subscriber.id, subscriber.token_key), subscriber.email, wanted, matches

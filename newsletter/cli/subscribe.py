@@ -15,7 +15,7 @@ addresses that `subscribers add` refused). The rules:
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -33,7 +33,10 @@ from newsletter.cli.common import (
     out,
     profile_or_fail,
 )
-from newsletter.domain import CategoryMode, Frequency, Status
+from newsletter.domain import CategoryMode, Frequency, InterestProfile, Status
+
+if TYPE_CHECKING:
+    from newsletter.db.subscribers import Entry
 
 
 def register(app: typer.Typer, subscribers_app: typer.Typer) -> None:
@@ -71,29 +74,16 @@ def add(
     and `newsletter subscribers add` are the same command."""
     from newsletter.db import subscriber_rows
     from newsletter.db import subscribers as db
-    from newsletter.db.subscribers import Entry
-    from newsletter.domain import Schedule
-    from newsletter.subscribers.csv_rows import DEFAULT_SCHEDULE, PROFILE_COLUMNS, zone_problem
 
     settings = load_settings()
     address = address_or_fail(email)
-    if timezone is not None and (problem := zone_problem(timezone)):
-        fail(problem, code=2)
     profile = profile_or_fail(
         interests=interests, keyword=keyword, exclude=exclude, category=category,
         category_mode=category_mode, author=author,
     )  # fmt: skip
-    schedule = Schedule(
-        timezone=timezone,
-        send_hour=DEFAULT_SCHEDULE.send_hour if send_hour is None else send_hour,
-        frequency=frequency or DEFAULT_SCHEDULE.frequency,
-        send_weekday=DEFAULT_SCHEDULE.send_weekday if send_weekday is None else send_weekday,
-    )
     stated = {"timezone": timezone, "send_hour": send_hour, "frequency": frequency,
               "send_weekday": send_weekday}  # fmt: skip
-    given = {n for n in PROFILE_COLUMNS.values() if n not in ("seed_papers", "disliked_papers")}
-    given |= {name for name, value in stated.items() if value is not None}
-    entry = Entry(email=address, profile=profile, schedule=schedule, given=frozenset(given))
+    entry = _entry(address, profile, stated)
     now = datetime.now(UTC)
     _, sessions = migrated(settings)
     with sessions.begin() as session:
@@ -112,6 +102,23 @@ def add(
     state = f"{status}: no digest until confirmed" if status is Status.PENDING else status
     verb = "reactivated" if suppressed else outcome
     out.print(f"{verb} {address} ({state})", markup=False, highlight=False)
+
+
+def _entry(address: str, profile: InterestProfile, stated: dict[str, Any]) -> Entry:
+    """What the admin said about `address`: the whole profile (liked and disliked papers
+    excepted: they come from the reader) and the schedule options given, checked."""
+    from newsletter.db.subscribers import Entry
+    from newsletter.domain import Schedule
+    from newsletter.subscribers.csv_rows import DEFAULT_SCHEDULE, PROFILE_COLUMNS, zone_problem
+
+    if stated["timezone"] is not None and (problem := zone_problem(stated["timezone"])):
+        fail(problem, code=2)
+    given = {n for n in PROFILE_COLUMNS.values() if n not in ("seed_papers", "disliked_papers")}
+    given |= {name for name, value in stated.items() if value is not None}
+    defaults = {name: getattr(DEFAULT_SCHEDULE, name) for name in stated}
+    schedule = Schedule(**{name: stated[name] if name in given else defaults[name]
+                           for name in stated})  # fmt: skip
+    return Entry(email=address, profile=profile, schedule=schedule, given=frozenset(given))
 
 
 def remove(

@@ -81,14 +81,7 @@ def import_(
     unsubscribed_at. Addresses already here are left alone unless --update (which changes only
     the columns in the file); unsubscribed and bounced ones are never re-activated. Exit 1 when
     some rows were rejected (they are also written to FILE.rejected.csv)."""
-    from newsletter.subscribers.csv_rows import (
-        BadHeader,
-        NotUtf8,
-        import_rows,
-        read_header,
-        read_records,
-        write_rejected,
-    )
+    from newsletter.subscribers import csv_rows as rows
 
     settings = load_settings()
     try:
@@ -100,18 +93,18 @@ def import_(
         fail(f"cannot read {file}: {exc.strerror}", code=2)
     with handle:
         reader = csv.reader(handle)
-        records = read_records(reader)
+        records = rows.read_records(reader)
         _, sessions = migrated(settings)
         with sessions() as session:  # closing it without a commit rolls everything back
             try:
-                header = read_header(next(records, None), file)
-                report = import_rows(
+                header = rows.read_header(next(records, None), file)
+                report = rows.import_rows(
                     session, records, header=header, confirmed=confirmed, update=update,
                     now=datetime.now(UTC),
                 )  # fmt: skip
-            except BadHeader as exc:
+            except rows.BadHeader as exc:
                 fail(str(exc), code=2)
-            except NotUtf8 as exc:
+            except rows.NotUtf8 as exc:
                 fail(f"{file}: {exc} (save it as CSV UTF-8); nothing was imported", code=2)
             except csv.Error as exc:
                 fail(f"{file} line {reader.line_num}: {exc}; nothing was imported", code=2)
@@ -120,7 +113,7 @@ def import_(
     _print_report(report, source=file, update=update, dry_run=dry_run)
     stale = file.with_name(f"{file.stem}.rejected.csv")
     if report.rejected and not dry_run:
-        written = write_rejected(report, source=file, header=header, bom=bom)
+        written = rows.write_rejected(report, source=file, header=header, bom=bom)
         out.print(f"rejected rows written to {written}", markup=False, highlight=False)
     elif not dry_run:
         stale.unlink(missing_ok=True)  # from an earlier run: it would mislead now
