@@ -3,8 +3,9 @@
 Typer labels every parameter with its Python type (`<bool>`, `<list[str]>`, `<int>`) and puts
 required arguments in braces (`{email}`), which reads like code. Here a flag shows nothing,
 a value shows what to type (TEXT, INTEGER, PATH, one|two) and an argument its name in capitals
-(EMAIL, or [REVISION] when optional), as in every other Unix command. Every command and group of
-`newsletter` is built from `App`, so the rule holds everywhere.
+(EMAIL, or [REVISION] when optional), as in every other Unix command; the command list shows the
+first sentence of each command's help. Every command and group of `newsletter` is built from
+`App`, so the rules hold everywhere.
 
 This module is imported on every start (even for `--help`): it imports Typer and nothing of ours.
 """
@@ -73,10 +74,23 @@ def _plain(params: list[click.Parameter]) -> None:
 
 
 class Command(TyperCommand):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not self.short_help and self.help:
+            self.short_help = _first_sentence(self.help)
+
     def get_params(self, ctx: click.Context) -> list[click.Parameter]:
         params = super().get_params(ctx)
         _plain(params)
         return params
+
+
+def _first_sentence(text: str) -> str:
+    """The command list shows one sentence per command (a docstring's line breaks, kept by
+    rich, broke the list's lines mid-sentence)."""
+    paragraph = " ".join(text.split("\n\n", 1)[0].split())
+    end = paragraph.find(". ")
+    return paragraph if end < 0 else paragraph[: end + 1]
 
 
 class Group(TyperGroup):

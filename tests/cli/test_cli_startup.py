@@ -73,3 +73,12 @@ def test_help_shows_what_to_type() -> None:
     assert re.search(r"--keyword\s+TEXT", output)
     assert re.search(r"--category-mode\s+filter\|boost", output)
     assert re.search(r"--send-hour\s+INTEGER", output)
+
+
+def test_the_command_list_gives_one_line_per_command() -> None:
+    """A docstring's own line breaks once broke the list mid-sentence ("the scheduler (fetch,")."""
+    output = CliRunner().invoke(app, ["--help"], env={"COLUMNS": "250"}).output
+    commands = output.split("Commands", 1)[1].splitlines()[1:-1]
+    names = [line.strip("│ ").split(" ", 1)[0] for line in commands]
+    assert names[:3] == ["fetch", "rank", "digest"]
+    assert "" not in names  # no continuation lines
