@@ -24,15 +24,20 @@ from pathlib import Path
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, PrivateAttr, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEV_SECRET_KEY = "dev-only-insecure-secret-key"  # noqa: S105 - refused outside dev, see below
-DEV_BASE_URL = "http://localhost:8000"
+DEV_PORT = 8000
+DEV_BASE_URL = f"http://localhost:{DEV_PORT}"
 MIN_SECRET_KEY_LENGTH = 32
 MIN_SECRET_KEY_BITS = 128
 
 _CATEGORY = re.compile(r"^[a-z-]+(\.[A-Za-z-]+)?$")
+
+
+def _dev_base_url(port: int) -> str:
+    return f"http://localhost:{port}"
 
 
 class Environment(StrEnum):
@@ -59,12 +64,18 @@ class Settings(BaseSettings):
     )
 
     env: Environment = Field(Environment.DEV, description="`dev` or `production`.")
+    _base_url_follows_port: bool = PrivateAttr(False)
     database_url: str = Field(
         "sqlite:///var/newsletter.db",
         description="SQLAlchemy URL; `postgresql+psycopg://…` for PostgreSQL.",
     )
     base_url: str = Field(
-        DEV_BASE_URL, description="Public URL of the web app, used in links in emails."
+        DEV_BASE_URL,
+        description="Public URL of the web app, used in links in emails. In dev, when unset, "
+        "`http://localhost:` + the web port.",
+    )
+    port: int = Field(
+        DEV_PORT, ge=1, le=65535, description="Port of the web app (`run`, `serve`; `--port`)."
     )
     secret_key: SecretStr = Field(
         SecretStr(DEV_SECRET_KEY),
@@ -186,6 +197,11 @@ class Settings(BaseSettings):
         description="Sentence-transformers model name or local path for semantic matching; "
         "empty turns it off. The packaged all-MiniLM-L6-v2 is used offline when installed.",
     )
+    embedding_cache_file: Path = Field(
+        Path("var/embeddings.sqlite3"),
+        description="Where `rank` keeps paper vectors between runs (the service keeps them in "
+        "its database).",
+    )
     digest_max_papers: int = Field(
         10, ge=1, le=100, description="Most papers in one digest (and the default of rank --limit)."
     )
@@ -248,6 +264,22 @@ class Settings(BaseSettings):
                 "(a return path adds a 42-character token; RFC 5321 allows 64)"
             )
         return value.strip()
+
+    @model_validator(mode="after")
+    def _dev_base_url_follows_the_port(self) -> Settings:
+        # Changing the port once must not leave mailed links pointing at the old one.
+        if self.is_dev and "base_url" not in self.model_fields_set:
+            self.base_url = _dev_base_url(self.port)
+            self._base_url_follows_port = True
+        return self
+
+    def on_port(self, port: int) -> Settings:
+        """These settings with the web app on `port` (`--port`): in dev, with the base URL
+        of mailed links following it unless NEWSLETTER_BASE_URL says otherwise."""
+        update: dict[str, Any] = {"port": port}
+        if self._base_url_follows_port:
+            update["base_url"] = _dev_base_url(port)
+        return self.model_copy(update=update)
 
     @model_validator(mode="after")
     def _refuse_dev_defaults_in_production(self) -> Settings:

@@ -1,11 +1,21 @@
-"""Normalisation of what sources report: ids, whitespace, TeX-escaped names, dates. Pure."""
+"""Normalisation of what sources report: ids, whitespace, TeX-escaped names, dates. Pure.
+
+Paper ids: an arXiv id is stored bare and without version (``2508.13167``), as every source
+and link has always used it. Any other stable identifier a file gives is kept as given behind
+a namespace, so ids from different schemes can never collide and each says where it points:
+``doi:10.1145/3292500.3330701``, ``s2:649def34f8be52c8b66281af98ae884c09aef38b`` (Semantic
+Scholar), ``url:https://openreview.net/forum?id=…``; papers without one get ``local:`` + a
+hash of their title. A DOI or Semantic Scholar paper given as a link is that DOI or id, and
+an arXiv link is the arXiv id. Anything else is refused with a reason, never guessed at.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import re
 import unicodedata
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from urllib.parse import urlsplit
 
 from pylatexenc.latex2text import LatexNodes2Text
 
@@ -17,7 +27,22 @@ _AUTHOR_SPLIT = re.compile(r",\s*(?:and\s+)?|\s+and\s+")
 _LATEX = LatexNodes2Text()
 
 
+MAX_PAPER_ID = 255  # the papers.id column
+_DOI = re.compile(r"(?:doi:|https?://(?:dx\.)?doi\.org/)?(?P<doi>10\.\d{4,9}/\S+)$", re.I)
+_S2_ID = r"(?:[0-9a-f]{40}|CorpusId:\d+)"
+_S2 = re.compile(
+    rf"(?:s2:|https?://(?:www\.)?semanticscholar\.org/paper/(?:[^/]+/)?)?(?P<s2>{_S2_ID})$"
+)
+_LOCAL = re.compile(r"local:[0-9a-f]{16}$")
+_ARXIV_HOSTS = ("arxiv.org", "www.arxiv.org", "export.arxiv.org")
+_ARXIV_DOI = "10.48550/arxiv."
+
+
 class InvalidArxivId(ValueError):
+    pass
+
+
+class InvalidPaperId(ValueError):
     pass
 
 
@@ -33,6 +58,72 @@ def split_arxiv_id(text: str) -> tuple[str, int | None]:
         raise InvalidArxivId(f"not an arXiv id: {text!r}")
     version = match.group("version")
     return match.group("id"), int(version) if version else None
+
+
+def paper_id(text: str) -> tuple[str, int | None]:
+    """The stored id of a paper a file names by `text`, and its arXiv version (see above)."""
+    given = text.strip()
+    if not given or any(c.isspace() or not c.isprintable() for c in given):
+        raise InvalidPaperId(f"not a usable id: {text[:80]!r} (empty or with spaces)")
+    found = _namespaced(given)
+    if found is None:
+        raise InvalidPaperId(
+            f"not an arXiv id, DOI, Semantic Scholar id or http(s) URL: {given[:80]!r}"
+        )
+    if len(found[0]) > MAX_PAPER_ID:
+        raise InvalidPaperId(f"id longer than {MAX_PAPER_ID} characters: {given[:80]!r}…")
+    return found
+
+
+def _namespaced(given: str) -> tuple[str, int | None] | None:
+    url = urlsplit(given.removeprefix("url:"))
+    is_url = url.scheme in ("http", "https") and bool(url.hostname)
+    if not is_url or url.hostname in _ARXIV_HOSTS:
+        try:
+            return split_arxiv_id(given)
+        except InvalidArxivId:
+            pass
+    if given.startswith("url:") and not is_url:
+        return None
+    if given.startswith("local:"):
+        return (given, None) if _LOCAL.match(given) else None
+    if match := _DOI.match(given):
+        doi = match.group("doi")
+        if doi.lower().startswith(_ARXIV_DOI):  # arXiv's own DOI names the arXiv paper
+            return _namespaced(doi[len(_ARXIV_DOI) :])
+        return "doi:" + doi, None
+    if match := _S2.match(given):
+        return "s2:" + match.group("s2"), None
+    return ("url:" + given.removeprefix("url:"), None) if is_url else None
+
+
+def is_arxiv_id(paper_id: str) -> bool:
+    """True for a stored arXiv id (every other kind is namespaced: ``doi:``, ``local:``…)."""
+    return ":" not in paper_id
+
+
+def paper_page(paper_id: str) -> str | None:
+    """Where a stored id points: the arXiv abstract, the DOI resolver, Semantic Scholar, the
+    URL itself; None for content ids (``local:``)."""
+    namespace, _, rest = paper_id.partition(":")
+    if not rest:
+        return abs_url(paper_id)
+    if namespace == "doi":
+        return f"https://doi.org/{rest}"
+    if namespace == "s2":
+        if rest.startswith("CorpusId:"):
+            return f"https://api.semanticscholar.org/{rest}"
+        return f"https://www.semanticscholar.org/paper/{rest}"
+    return rest if namespace == "url" else None
+
+
+def parse_day(text: str) -> tuple[date, datetime | None]:
+    """``2026-12-01`` -> that day; an ISO 8601 time -> its UTC day, and the time itself."""
+    try:
+        return date.fromisoformat(text.strip()), None
+    except ValueError:
+        moment = parse_timestamp(text)
+        return moment.date(), moment
 
 
 def collapse_whitespace(text: str) -> str:

@@ -25,6 +25,13 @@ def test_ingest_benchmark_runs() -> None:
     assert "store (unchanged)" in out
 
 
+def test_cli_startup_benchmark_runs() -> None:
+    out = run("benchmarks/cli_startup.py", "--papers", "20", "--runs", "1", "--no-semantic")
+    assert "20 papers; semantic off" in out
+    assert "newsletter --help" in out
+    assert "rank again, vectors cached" in out
+
+
 def test_matching_scale_worker_runs() -> None:
     out = run("benchmarks/matching_scale.py", "--worker", "lexical", "500", "--chunk-size", "100")
     result = json.loads(out.split("RESULT ", 1)[1].splitlines()[0])

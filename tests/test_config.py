@@ -207,3 +207,20 @@ def test_unusable_bounce_addresses_are_refused(
 ) -> None:
     with pytest.raises(ValidationError, match="bounce_address"):
         build(monkeypatch, bounce_address=address)
+
+
+def test_the_dev_base_url_follows_the_port(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert build(monkeypatch).base_url == "http://localhost:8000"
+    moved = build(monkeypatch, port="8123")
+    assert (moved.port, moved.base_url) == (8123, "http://localhost:8123")
+    again = moved.on_port(9000)  # what `--port 9000` does
+    assert (again.port, again.base_url) == (9000, "http://localhost:9000")
+
+
+def test_a_base_url_given_stays_whatever_the_port(monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = build(monkeypatch, base_url="https://digest.example.org", port="8123")
+    assert settings.base_url == "https://digest.example.org"
+    assert settings.on_port(9000).base_url == "https://digest.example.org"
+    production = build(monkeypatch, env="production", secret_key=STRONG_KEY,
+                       smtp_host="smtp.example.org")  # fmt: skip
+    assert production.on_port(9000).base_url == "https://digest.example.org"

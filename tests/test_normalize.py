@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import re
+from datetime import UTC, date, datetime
 
 import pytest
 from hypothesis import given
@@ -10,9 +11,14 @@ from hypothesis import strategies as st
 
 from newsletter.normalize import (
     InvalidArxivId,
+    InvalidPaperId,
     clean_name,
     collapse_whitespace,
     content_id,
+    is_arxiv_id,
+    paper_id,
+    paper_page,
+    parse_day,
     parse_timestamp,
     split_arxiv_id,
     split_authors,
@@ -109,3 +115,69 @@ def test_parse_timestamp_gives_aware_utc(text: str, expected: datetime) -> None:
 def test_parse_timestamp_refuses_garbage() -> None:
     with pytest.raises(ValueError):
         parse_timestamp("yesterday")
+
+
+# Ids of papers from files: any stable identifier, namespaced unless it is arXiv's.
+
+
+@pytest.mark.parametrize(
+    ("given", "stored", "page"),
+    [
+        ("2508.13167v2", ("2508.13167", 2), "https://arxiv.org/abs/2508.13167"),
+        ("https://arxiv.org/abs/2508.13167v3", ("2508.13167", 3), "https://arxiv.org/abs/2508.13167"),
+        ("10.48550/arXiv.2508.13167", ("2508.13167", None), "https://arxiv.org/abs/2508.13167"),
+        ("10.1145/3292500.3330701", ("doi:10.1145/3292500.3330701", None),
+         "https://doi.org/10.1145/3292500.3330701"),
+        ("doi:10.1000/XYZ-Kept.As.Given", ("doi:10.1000/XYZ-Kept.As.Given", None),
+         "https://doi.org/10.1000/XYZ-Kept.As.Given"),
+        ("https://doi.org/10.1145/3292500.3330701", ("doi:10.1145/3292500.3330701", None),
+         "https://doi.org/10.1145/3292500.3330701"),
+        ("649def34f8be52c8b66281af98ae884c09aef38b",
+         ("s2:649def34f8be52c8b66281af98ae884c09aef38b", None),
+         "https://www.semanticscholar.org/paper/649def34f8be52c8b66281af98ae884c09aef38b"),
+        ("https://www.semanticscholar.org/paper/Attention-Vaswani/204e3073870fae3d05bcbc2f6a8e263d9b72e776",
+         ("s2:204e3073870fae3d05bcbc2f6a8e263d9b72e776", None),
+         "https://www.semanticscholar.org/paper/204e3073870fae3d05bcbc2f6a8e263d9b72e776"),
+        ("s2:CorpusId:13756489", ("s2:CorpusId:13756489", None),
+         "https://api.semanticscholar.org/CorpusId:13756489"),
+        ("https://openreview.net/forum?id=Hyg0vbWC-",
+         ("url:https://openreview.net/forum?id=Hyg0vbWC-", None),
+         "https://openreview.net/forum?id=Hyg0vbWC-"),
+        ("local:0123456789abcdef", ("local:0123456789abcdef", None), None),
+    ],
+)  # fmt: skip
+def test_paper_ids_from_files(given: str, stored: tuple[str, int | None], page: str | None) -> None:
+    assert paper_id(given) == stored
+    assert paper_id(stored[0]) == (stored[0], None)  # a stored id reads back as itself
+    assert paper_page(stored[0]) == page
+    assert is_arxiv_id(stored[0]) == (page is not None and "arxiv.org" in page)
+
+
+@pytest.mark.parametrize(
+    ("given", "reason"),
+    [
+        ("not-an-id", "not an arXiv id, DOI, Semantic Scholar id or http(s) URL"),
+        ("javascript:alert(1)", "not an arXiv id"),
+        ("ftp://example.org/paper", "not an arXiv id"),
+        ("url:mailto:a@example.org", "not an arXiv id"),
+        ("local:not-a-hash", "not an arXiv id"),
+        ("10.1145/with space", "with spaces"),
+        ("   ", "empty"),
+        ("https://example.org/" + "p" * 300, "longer than 255 characters"),
+    ],
+)
+def test_unusable_paper_ids_are_refused_with_a_reason(given: str, reason: str) -> None:
+    with pytest.raises(InvalidPaperId, match=re.escape(reason)):
+        paper_id(given)
+
+
+@pytest.mark.parametrize(
+    ("text", "day", "moment"),
+    [
+        ("2026-12-01", date(2026, 12, 1), None),
+        ("2026-12-01T23:30:00-05:00", date(2026, 12, 2), datetime(2026, 12, 2, 4, 30, tzinfo=UTC)),
+        ("2026-12-01T10:00:00Z", date(2026, 12, 1), datetime(2026, 12, 1, 10, tzinfo=UTC)),
+    ],
+)
+def test_parse_day(text: str, day: date, moment: datetime | None) -> None:
+    assert parse_day(text) == (day, moment)

@@ -9,14 +9,12 @@ from typing import Annotated
 
 import typer
 
-from newsletter.bounces.report import read_maildir, read_mbox, read_report
 from newsletter.cli.common import fail, load_settings, migrated, out
-from newsletter.db.bounces import BouncePolicy, record_reports
-from newsletter.delivery.wiring import verp
+from newsletter.cli.help import App
 
 log = logging.getLogger(__name__)
 
-bounces_app = typer.Typer(no_args_is_help=True, help="Bounce reports (RFC 3464 DSNs).")
+bounces_app = App(no_args_is_help=True, help="Bounce reports (RFC 3464 DSNs).")
 
 
 def register(app: typer.Typer) -> None:
@@ -33,6 +31,10 @@ def bounces_ingest(
     """Record every bounce, delay, complaint and auto-reply in the mailbox; of those that prove
     they are about mail we sent (VERP return path or recorded Message-ID), suppress hard
     bounces at once and soft ones past the threshold. Safe to run again on the same mail."""
+    from newsletter.bounces.report import read_maildir, read_mbox, read_report
+    from newsletter.db.bounces import BouncePolicy, record_reports
+    from newsletter.delivery.wiring import verp
+
     if (maildir is None) == (mbox is None):
         fail("give exactly one of --maildir or --mbox", code=2)
     source = maildir or mbox

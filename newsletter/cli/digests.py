@@ -1,17 +1,12 @@
-"""Commands that queue, preview and send digests, and read the development mail sink."""
+"""Commands that queue, preview and send digests."""
 
 from __future__ import annotations
 
-import asyncio
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
-from zoneinfo import ZoneInfo
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
-from sqlalchemy.orm import Session, sessionmaker
 
 from newsletter.cli.common import (
     address_or_fail,
@@ -21,30 +16,29 @@ from newsletter.cli.common import (
     migrated,
     out,
     parse_day,
+    send_summary,
+    today,
 )
-from newsletter.config import Settings
-from newsletter.db import outbox, subscriber_rows
-from newsletter.db.papers import digest_candidates, papers_by_id
-from newsletter.delivery import wiring
-from newsletter.delivery.compose import Digest
-from newsletter.delivery.replies import Verdict
-from newsletter.delivery.sink import list_mail, read_mail
-from newsletter.mail.links import Recipient
-from newsletter.matching.embedding import load_embedder
-from newsletter.matching.ranker import Ranker
-from newsletter.pipeline.queueing import DigestOptions, NoPapersError, queue_digests
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
+    from sqlalchemy.orm import Session, sessionmaker
 
 
 def register(app: typer.Typer) -> None:
-    for command in (digest, send, preview, mailbox):
+    for command in (digest, send, preview):
         app.command()(command)
 
 
-def _today(settings: Settings) -> date:
-    return datetime.now(ZoneInfo(settings.timezone)).date()
-
-
 def _bar() -> Progress:
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
     return Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -60,8 +54,14 @@ def digest(
     dry_run: Annotated[bool, typer.Option(help="Match and report; queue nothing")] = False,
 ) -> None:
     """Match the day's papers and queue a digest for every due subscriber."""
+    from rich.table import Table
+
+    from newsletter.delivery import wiring
+    from newsletter.matching.embedding import load_embedder
+    from newsletter.pipeline.queueing import DigestOptions, NoPapersError, queue_digests
+
     settings = load_settings()
-    wanted = parse_day(day) or _today(settings)
+    wanted = parse_day(day) or today(settings)
     _, sessions = migrated(settings)
     options = DigestOptions(
         max_papers=settings.digest_max_papers,
@@ -107,6 +107,12 @@ def send(
     ] = False,
 ) -> None:
     """Send every due digest in the outbox, then print what happened to them."""
+    import asyncio
+
+    from newsletter.db import outbox
+    from newsletter.delivery import wiring
+    from newsletter.delivery.replies import Verdict
+
     settings = load_settings()
     _, sessions = migrated(settings)
     if dry_run:
@@ -134,18 +140,16 @@ def send(
             )
         except wiring.SenderBusy as exc:
             fail(str(exc))
-    counts = report.counts
-    out.print(
-        f"sent {counts['sent']}, deferred {counts['deferred'] + counts['ambiguous']}, "
-        f"bounced {counts['bounced']}, failed {counts['failed']}, "
-        f"cancelled {report.cancelled}",
-        highlight=False,
-    )
+    out.print(send_summary(report), highlight=False)
     if report.stopped:
         fail(report.stopped)
 
 
 def _list_due(sessions: sessionmaker[Session]) -> None:
+    from rich.table import Table
+
+    from newsletter.db import outbox
+
     with sessions() as session:
         total, first = outbox.due_now(session, now=datetime.now(UTC), limit=20)
     table = Table("to", "digest day", "papers", "state", "attempts")
@@ -165,8 +169,17 @@ def preview(
     ] = None,
 ) -> None:
     """Render a subscriber's digest for a day to a file, without sending or queueing it."""
+    from newsletter.db import subscriber_rows
+    from newsletter.db.embeddings import DbEmbeddingCache
+    from newsletter.db.papers import digest_candidates, papers_by_id
+    from newsletter.delivery import wiring
+    from newsletter.delivery.compose import Digest
+    from newsletter.mail.links import Recipient
+    from newsletter.matching.embedding import load_embedder
+    from newsletter.matching.ranker import Ranker
+
     settings = load_settings()
-    wanted = parse_day(day) or _today(settings)
+    wanted = parse_day(day) or today(settings)
     _, sessions = migrated(settings)
     with sessions() as session:
         subscriber = subscriber_rows.find(session, address_or_fail(email))
@@ -177,9 +190,11 @@ def preview(
         known = papers_by_id(session, [*profile.seed_papers, *profile.disliked_papers])
     if not papers:
         fail(f"no papers stored for {wanted}: run `newsletter fetch` first")
+    vectors = DbEmbeddingCache(sessions)  # the digest's own vectors: no model loaded again
     ranker = Ranker(
-        papers, embedder=load_embedder(settings.embedding_model), known_papers=[*known.values()]
-    )
+        papers, embedder=load_embedder(settings.embedding_model), cache=vectors,
+        profile_cache=vectors, known_papers=[*known.values()],
+    )  # fmt: skip
     matches = ranker.rank(profile, limit=settings.digest_max_papers)
     digest = Digest(
         Recipient(subscriber.id, subscriber.token_key), subscriber.email, wanted, matches
@@ -194,27 +209,3 @@ def preview(
         rendered = composer.render(digest)
         target.write_text(rendered.text if target.suffix == ".txt" else rendered.html)
     out.print(f"{len(matches)} papers; wrote {target}", highlight=False)
-
-
-def mailbox(
-    show: Annotated[str | None, typer.Option(help="Print the message with this key")] = None,
-    limit: Annotated[int, typer.Option(min=1, max=10_000)] = 20,
-) -> None:
-    """List what the built-in development mail sink has received (newest first)."""
-    settings = load_settings()
-    if show:
-        message = read_mail(settings.mail_sink_dir, show)
-        if message is None:
-            fail(f"no message {show} in {settings.mail_sink_dir}")
-        body = message.get_body(preferencelist=("plain",))
-        out.print(str(message["Subject"]), highlight=False)
-        out.print(body.get_content() if body else "", markup=False, highlight=False)
-        return
-    mails = list_mail(settings.mail_sink_dir, limit=limit)
-    table = Table("key", "date", "to", "subject")
-    for mail in mails:
-        table.add_row(
-            mail.key, f"{mail.date:%Y-%m-%d %H:%M}" if mail.date else "", mail.to, mail.subject
-        )
-    out.print(table)
-    out.print(f"{len(mails)} messages in {settings.mail_sink_dir}", highlight=False)

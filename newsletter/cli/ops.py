@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import signal
 import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
 
-from newsletter.cli.common import load_settings, migrated, out
-from newsletter.db.status import service_status
-from newsletter.delivery import wiring
+from newsletter.cli.common import fail, load_settings, migrated, out, send_summary
+
+if TYPE_CHECKING:
+    from rich.text import Text
+
+    from newsletter.db.fetch_runs import FetchRun
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +33,12 @@ def worker(
     ] = None,
 ) -> None:
     """Only send: drain the outbox, wait, repeat, until SIGTERM/SIGINT. On PostgreSQL any
-    number of workers share the queue (rows are claimed with FOR UPDATE SKIP LOCKED)."""
+    number of workers share the queue (rows are claimed with FOR UPDATE SKIP LOCKED). With
+    --once, prints what it sent (like `send`) and exits 1 when it could not send."""
+    import asyncio
+
+    from newsletter.delivery import wiring
+
     settings = load_settings()
     _, sessions = migrated(settings)
     stopping = threading.Event()
@@ -49,11 +55,19 @@ def worker(
                 )
             )
         except wiring.SenderBusy as exc:
+            if once:
+                fail(f"{exc}: nothing sent")
             log.warning("%s; waiting", exc)
         else:
             if report.attempted:
                 log.info("sent batch: %s", report.counts, extra={"event": "send", **report.counts})
+            if once:  # a person is watching: say what happened, even "nothing"
+                done = report.attempted or report.cancelled
+                out.print(send_summary(report) if done else "nothing due",
+                          highlight=False)  # fmt: skip
             if report.stopped:
+                if once:
+                    fail(report.stopped)
                 # A policy refusal or too many errors: back off before trying the relay again.
                 stopping.wait(timeout=max(60.0, settings.worker_poll_seconds))
         if heartbeat is not None:
@@ -66,20 +80,36 @@ def worker(
 def status(
     days: Annotated[int, typer.Option(min=1, max=60, help="Days of history shown")] = 7,
 ) -> None:
-    """Fetches and digests per day, the outbox by state, the oldest waiting mail, recent
-    failures and suppressed addresses."""
+    """Papers and digests per digest day, the last fetch of each source and failed fetches
+    with their error, the outbox by state, the oldest waiting mail, recent delivery failures
+    and suppressed addresses."""
+    from rich.table import Table
+    from rich.text import Text
+
+    from newsletter.db.status import service_status
+
     settings = load_settings()
     _, sessions = migrated(settings)
     now = datetime.now(UTC)
     with sessions() as session:
         report = service_status(session, since=(now - timedelta(days=days)).date())
-    table = Table("day", "papers new", "last fetched", "digests queued", "last queued")
+    table = Table("day", "papers", "last fetched", "digests", "sent", "waiting", "last queued")
     for row in report.days:
         table.add_row(
             str(row.day), str(row.papers), _when(row.last_fetched), str(row.digests),
-            _when(row.last_queued),
+            str(row.sent), str(row.waiting), _when(row.last_queued),
         )  # fmt: skip
     out.print(table)
+    if report.last_fetches:
+        fetches = Table("source", "last fetch", "outcome")
+        for run in report.last_fetches:
+            fetches.add_row(Text(run.source), _when(run.at), _outcome(run))
+        out.print(fetches)
+    if report.failed_fetches:
+        failed = Table("failed fetch", "source", "error")
+        for run in report.failed_fetches:
+            failed.add_row(_when(run.at), Text(run.source), Text(run.error or ""))
+        out.print(failed)
     counts = ", ".join(f"{state} {count}" for state, count in sorted(report.outbox.items()))
     out.print(f"outbox: {counts or 'empty'}", highlight=False)
     if report.oldest_waiting is not None:
@@ -92,6 +122,15 @@ def status(
         for failure in report.failures:
             failures.add_row(_when(failure.at), failure.email, failure.state, failure.reply)
         out.print(failures)
+
+
+def _outcome(run: FetchRun) -> Text:
+    from rich.text import Text
+
+    if run.error is not None:
+        return Text(f"failed: {run.error}", style="red")
+    c = run.counts
+    return Text(f"{c.new} new, {c.updated} updated, {c.unchanged} unchanged, {c.skipped} skipped")
 
 
 def _when(moment: datetime | None) -> str:

@@ -6,11 +6,9 @@ import json
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.progress import Progress
-from rich.table import Table
 
 from newsletter.cli.common import (
     Authors,
@@ -26,18 +24,16 @@ from newsletter.cli.common import (
     out,
     parse_day,
     profile_or_fail,
+    today,
 )
-from newsletter.db import migrations
-from newsletter.db.engine import make_engine, session_factory
-from newsletter.db.papers import list_papers
+from newsletter.cli.help import App
 from newsletter.domain import CategoryMode, paper_json
-from newsletter.matching.embedding import load_embedder
-from newsletter.matching.ranker import Ranker
-from newsletter.pipeline.fetch import FetchOutcome, build_sources, http_client, ingest
-from newsletter.sources import SourceError
-from newsletter.sources.files import FileSource
 
-papers_app = typer.Typer(no_args_is_help=True, help="Papers in the database.")
+if TYPE_CHECKING:
+    from newsletter.domain import Match, SkippedItem
+    from newsletter.pipeline.fetch import FetchOutcome
+
+papers_app = App(no_args_is_help=True, help="Papers in the database.")
 
 
 def register(app: typer.Typer) -> None:
@@ -50,12 +46,25 @@ def fetch(
     source: Annotated[
         str | None, typer.Option(help="arxiv, hf or file:PATH (default: every configured source)")
     ] = None,
-    day: Annotated[str | None, typer.Option("--date", help="YYYY-MM-DD (default: latest)")] = None,
+    day: Annotated[
+        str | None,
+        typer.Option(
+            "--date",
+            help="YYYY-MM-DD (default: latest); undated papers of a file are announced on it",
+        ),
+    ] = None,
     category: Annotated[
         list[str] | None, typer.Option(help="arXiv category, repeatable (default: settings)")
     ] = None,
 ) -> None:
     """Fetch papers and store them, printing new / updated / unchanged / skipped counts."""
+    from rich.progress import Progress
+
+    from newsletter.db import migrations
+    from newsletter.db.engine import make_engine, session_factory
+    from newsletter.pipeline.fetch import EveryEntrySkipped, build_sources, http_client, ingest
+    from newsletter.sources import SourceError
+
     settings = load_settings()
     wanted_day = parse_day(day)
     engine = make_engine(settings.database_url)
@@ -78,7 +87,13 @@ def fetch(
             for each in sources:
                 progress.update(task, description=f"fetching {each.name}")
                 try:
-                    outcome = ingest(each, sessions=sessions, day=wanted_day, now=datetime.now(UTC))
+                    outcome = ingest(
+                        each, sessions=sessions, day=wanted_day, now=datetime.now(UTC),
+                        undated_on=today(settings),
+                    )  # fmt: skip
+                except EveryEntrySkipped as exc:
+                    _list_skipped(exc.skipped)
+                    failures.append(str(exc))
                 except SourceError as exc:
                     failures.append(f"{each.name}: {exc}")
                 else:
@@ -95,7 +110,11 @@ def _report(outcome: FetchOutcome) -> None:
         f"{counts.unchanged} unchanged, {counts.skipped} skipped",
         highlight=False,
     )
-    for item in outcome.skipped:
+    _list_skipped(outcome.skipped)
+
+
+def _list_skipped(skipped: list[SkippedItem]) -> None:
+    for item in skipped:
         err.print(f"  skipped {item.where}: {item.reason}", markup=False, highlight=False)
 
 
@@ -106,6 +125,12 @@ def papers_list(
     limit: Annotated[int, typer.Option(min=1, max=10_000)] = 200,
 ) -> None:
     """List stored papers (announced or featured on --date when given)."""
+    from rich.table import Table
+
+    from newsletter.db import migrations
+    from newsletter.db.engine import make_engine, session_factory
+    from newsletter.db.papers import list_papers
+
     settings = load_settings()
     engine = make_engine(settings.database_url)
     migrations.upgrade(engine)
@@ -146,8 +171,19 @@ def rank(
     ] = None,
     output: Annotated[OutputFormat, typer.Option("--format")] = OutputFormat.TABLE,
     semantic: Annotated[bool, typer.Option(help="Use sentence embeddings when installed")] = True,
+    cache: Annotated[
+        bool, typer.Option(help="Keep paper vectors in NEWSLETTER_EMBEDDING_CACHE_FILE")
+    ] = True,
 ) -> None:
-    """What would my digest look like? Rank a file of papers against interests (no DB)."""
+    """What would my digest look like? Rank a file of papers against interests (no DB).
+    Paper vectors are kept on disk, so ranking the same papers again embeds nothing."""
+    from newsletter.matching.disk_cache import DiskEmbeddingCache
+    from newsletter.matching.embedding import load_embedder
+    from newsletter.matching.ranker import Ranker
+    from newsletter.matching.semantic import EmbeddingCache, MemoryEmbeddingCache
+    from newsletter.sources import SourceError
+    from newsletter.sources.files import FileSource
+
     settings = load_settings()
     profile = profile_or_fail(
         interests=interests, keyword=keyword, exclude=exclude, category=category,
@@ -161,8 +197,16 @@ def rank(
     if missing:
         err.print(f"warning: seed papers not in {papers_file.name}: {', '.join(missing)}")
     embedder = load_embedder(settings.embedding_model if semantic else None)
-    ranker = Ranker(papers, embedder=embedder)
-    matches = ranker.rank(profile, limit=limit or settings.digest_max_papers)
+    vectors: EmbeddingCache = MemoryEmbeddingCache()
+    if cache and embedder is not None:
+        vectors = DiskEmbeddingCache(settings.embedding_cache_file)
+    ranker = Ranker(papers, embedder=embedder, cache=vectors, profile_cache=vectors)
+    _print_matches(ranker.rank(profile, limit=limit or settings.digest_max_papers), output)
+
+
+def _print_matches(matches: list[Match], output: OutputFormat) -> None:
+    from rich.table import Table
+
     if output is OutputFormat.JSON:
         rows = [
             {

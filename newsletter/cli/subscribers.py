@@ -1,4 +1,5 @@
-"""`newsletter subscribers`: the admin's list, add, remove, import and export.
+"""`newsletter subscribers`: the admin's list, import and export (add and remove, shared with
+the top-level `subscribe` and `unsubscribe`, are in cli/subscribe.py).
 
 The columns and the import row checks live in newsletter.subscribers.csv_rows, the export records
 and listed rows in newsletter.subscribers.export; the commands here open the files, hold the
@@ -15,62 +16,24 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Annotated, Any
+from typing import IO, TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.table import Table
-from rich.text import Text
 
-from newsletter.cli.common import (
-    Authors,
-    Categories,
-    CategoryModeOption,
-    Excluded,
-    Interests,
-    Keywords,
-    address_or_fail,
-    err,
-    fail,
-    load_settings,
-    migrated,
-    out,
-    profile_or_fail,
-)
-from newsletter.db import subscriber_rows
-from newsletter.db import subscribers as db
-from newsletter.db.subscribers import Entry, Outcome
-from newsletter.domain import CategoryMode, Frequency, Schedule, Status
-from newsletter.subscribers.csv_rows import (
-    DEFAULT_SCHEDULE,
-    LIST_SEPARATOR,
-    PROFILE_COLUMNS,
-    BadHeader,
-    ImportReport,
-    NotUtf8,
-    import_rows,
-    read_header,
-    read_records,
-    write_rejected,
-    zone_problem,
-)
-from newsletter.subscribers.export import (
-    LISTED,
-    ExportFormat,
-    ListFormat,
-    csv_cell,
-    export_record,
-    listing,
-    write_export,
-)
+from newsletter.cli import subscribe
+from newsletter.cli.common import err, fail, load_settings, migrated, out
+from newsletter.cli.help import App
+from newsletter.domain import Status
+from newsletter.subscribers.formats import ExportFormat, ListFormat
 
-subscribers_app = typer.Typer(
-    no_args_is_help=True, help="Subscribers: list, add, remove, import, export."
-)
+if TYPE_CHECKING:
+    from newsletter.subscribers.csv_rows import ImportReport
+
+subscribers_app = App(no_args_is_help=True, help="Subscribers: list, add, remove, import, export.")
 
 
 def register(app: typer.Typer) -> None:
-    app.command()(subscribe)
-    app.command()(unsubscribe)
+    subscribe.register(app, subscribers_app)
     app.add_typer(subscribers_app, name="subscribers")
 
 
@@ -78,6 +41,8 @@ def register(app: typer.Typer) -> None:
 
 
 def _print_report(report: ImportReport, *, source: Path, update: bool, dry_run: bool) -> None:
+    from newsletter.db.subscribers import Outcome
+
     for line, _, problems in report.rejected:
         out.print(f"line {line}: rejected: {'; '.join(problems)}", markup=False, highlight=False)
     for line, address in report.suppressed:
@@ -116,6 +81,8 @@ def import_(
     unsubscribed_at. Addresses already here are left alone unless --update (which changes only
     the columns in the file); unsubscribed and bounced ones are never re-activated. Exit 1 when
     some rows were rejected (they are also written to FILE.rejected.csv)."""
+    from newsletter.subscribers import csv_rows as rows
+
     settings = load_settings()
     try:
         with file.open("rb") as raw:
@@ -126,18 +93,18 @@ def import_(
         fail(f"cannot read {file}: {exc.strerror}", code=2)
     with handle:
         reader = csv.reader(handle)
-        records = read_records(reader)
+        records = rows.read_records(reader)
         _, sessions = migrated(settings)
         with sessions() as session:  # closing it without a commit rolls everything back
             try:
-                header = read_header(next(records, None), file)
-                report = import_rows(
+                header = rows.read_header(next(records, None), file)
+                report = rows.import_rows(
                     session, records, header=header, confirmed=confirmed, update=update,
                     now=datetime.now(UTC),
                 )  # fmt: skip
-            except BadHeader as exc:
+            except rows.BadHeader as exc:
                 fail(str(exc), code=2)
-            except NotUtf8 as exc:
+            except rows.NotUtf8 as exc:
                 fail(f"{file}: {exc} (save it as CSV UTF-8); nothing was imported", code=2)
             except csv.Error as exc:
                 fail(f"{file} line {reader.line_num}: {exc}; nothing was imported", code=2)
@@ -146,7 +113,7 @@ def import_(
     _print_report(report, source=file, update=update, dry_run=dry_run)
     stale = file.with_name(f"{file.stem}.rejected.csv")
     if report.rejected and not dry_run:
-        written = write_rejected(report, source=file, header=header, bom=bom)
+        written = rows.write_rejected(report, source=file, header=header, bom=bom)
         out.print(f"rejected rows written to {written}", markup=False, highlight=False)
     elif not dry_run:
         stale.unlink(missing_ok=True)  # from an earlier run: it would mislead now
@@ -172,6 +139,8 @@ def _output(target: Path | None) -> Iterator[IO[str]]:
 
 def _split_by_separator(records: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
     """The records, warning about list items a CSV import would split in two."""
+    from newsletter.subscribers.csv_rows import LIST_SEPARATOR
+
     for record in records:
         for name, value in record.items():
             if isinstance(value, list) and any(LIST_SEPARATOR in item for item in value):
@@ -191,6 +160,9 @@ def export(
 ) -> None:
     """Every subscriber with profile, schedule and status, in the columns `import` reads
     (unsubscribed and bounced ones too, so they stay suppressed wherever this is imported)."""
+    from newsletter.db import subscribers as db
+    from newsletter.subscribers.export import export_record, write_export
+
     _, sessions = migrated(load_settings())
     with sessions() as session, _output(output) as stream:
         records: Iterable[dict[str, Any]] = map(export_record, db.iter_subscribers(session))
@@ -201,7 +173,7 @@ def export(
         err.print(f"exported {count} subscribers to {output}", markup=False, highlight=False)
 
 
-# --- list, add, remove ---
+# --- list ---
 
 
 @subscribers_app.command("list")
@@ -211,6 +183,12 @@ def list_(
     limit: Annotated[int, typer.Option(min=1, max=1_000_000)] = 100,
 ) -> None:
     """Subscribers, oldest first: status, schedule, dates and a summary of their interests."""
+    from rich.table import Table
+    from rich.text import Text
+
+    from newsletter.db import subscribers as db
+    from newsletter.subscribers.export import LISTED, csv_cell, listing
+
     settings = load_settings()
     _, sessions = migrated(settings)
     with sessions() as session:
@@ -233,135 +211,3 @@ def list_(
     out.print(table)
     which = f" with status {status}" if status else ""
     out.print(f"{len(rows)} of {total} subscribers{which}", highlight=False)
-
-
-@subscribers_app.command("add")
-def add(
-    email: str,
-    interests: Interests = "",
-    keyword: Keywords = None,
-    exclude: Excluded = None,
-    category: Categories = None,
-    category_mode: CategoryModeOption = CategoryMode.BOOST,
-    author: Authors = None,
-    frequency: Annotated[Frequency | None, typer.Option()] = None,
-    send_hour: Annotated[int | None, typer.Option(min=0, max=23, help="Local hour")] = None,
-    send_weekday: Annotated[
-        int | None, typer.Option(min=0, max=6, help="Weekly digests: 0 = Monday")
-    ] = None,
-    timezone: Annotated[str | None, typer.Option(help="IANA zone (default: settings)")] = None,
-    confirmed: Annotated[
-        bool, typer.Option(help="The address is known good: skip the confirmation step")
-    ] = False,
-) -> None:
-    """Add a subscriber, or replace the interests (and any schedule option given) of one
-    already here. Liked and disliked papers are kept; a paused subscriber stays paused; an
-    unsubscribed or bounced address is refused (they can subscribe again on the web)."""
-    settings = load_settings()
-    address = address_or_fail(email)
-    if timezone is not None and (problem := zone_problem(timezone)):
-        fail(problem, code=2)
-    profile = profile_or_fail(
-        interests=interests, keyword=keyword, exclude=exclude, category=category,
-        category_mode=category_mode, author=author,
-    )  # fmt: skip
-    schedule = Schedule(
-        timezone=timezone,
-        send_hour=DEFAULT_SCHEDULE.send_hour if send_hour is None else send_hour,
-        frequency=frequency or DEFAULT_SCHEDULE.frequency,
-        send_weekday=DEFAULT_SCHEDULE.send_weekday if send_weekday is None else send_weekday,
-    )
-    stated = {"timezone": timezone, "send_hour": send_hour, "frequency": frequency,
-              "send_weekday": send_weekday}  # fmt: skip
-    given = {n for n in PROFILE_COLUMNS.values() if n not in ("seed_papers", "disliked_papers")}
-    given |= {name for name, value in stated.items() if value is not None}
-    entry = Entry(email=address, profile=profile, schedule=schedule, given=frozenset(given))
-    _, sessions = migrated(settings)
-    with sessions.begin() as session:
-        row = subscriber_rows.find(session, address)
-        if row is not None and Status(row.status) in db.SUPPRESSED:
-            fail(f"{address} is {row.status}: not re-activated (they can subscribe again)")
-        (outcome,) = db.import_entries(
-            session, [entry], update=True, confirmed=confirmed, now=datetime.now(UTC)
-        )
-        after = subscriber_rows.find(session, address)
-        status = Status(after.status) if after else Status.PENDING
-    state = f"{status}: no digest until confirmed" if status is Status.PENDING else status
-    out.print(f"{outcome} {address} ({state})", markup=False, highlight=False)
-
-
-@subscribers_app.command("remove")
-def remove(
-    email: str,
-    delete: Annotated[
-        bool, typer.Option(help="Delete every row about them (erasure), not just unsubscribe")
-    ] = False,
-    yes: Annotated[bool, typer.Option("--yes", "-y", help="Delete without asking")] = False,
-) -> None:
-    """Unsubscribe an address (kept, so it is never mailed again by mistake), or with
-    --delete erase everything stored about it."""
-    settings = load_settings()
-    address = address_or_fail(email)
-    _, sessions = migrated(settings)
-    with sessions.begin() as session:
-        row = subscriber_rows.find(session, address)
-        if row is None:
-            fail(f"no subscriber {address}")
-        if delete:
-            if not yes:
-                typer.confirm(
-                    f"Delete {address} and everything stored about them? This cannot be "
-                    "undone, and the address is no longer suppressed afterwards.",
-                    abort=True,
-                )
-            bounces = db.erase(session, row)
-            message = f"deleted {address}: subscriber, profile, digests, {bounces} bounce reports"
-        elif row.status == Status.BOUNCED:
-            message = f"{address} has bounced: it is not mailed already"
-        elif db.unsubscribe(session, subscriber=row, now=datetime.now(UTC)):
-            message = f"{address} unsubscribed"
-        else:
-            message = f"{address} was already unsubscribed"
-    out.print(message, markup=False, highlight=False)
-
-
-def subscribe(
-    email: str,
-    interests: Interests = "",
-    keyword: Keywords = None,
-    exclude: Excluded = None,
-    category: Categories = None,
-    category_mode: CategoryModeOption = CategoryMode.BOOST,
-    author: Authors = None,
-    confirmed: Annotated[
-        bool, typer.Option(help="The address is known good: skip the confirmation step")
-    ] = False,
-) -> None:
-    """Add a subscriber (or replace their interests): the admin path."""
-    settings = load_settings()
-    address = address_or_fail(email)
-    profile = profile_or_fail(
-        interests=interests, keyword=keyword, exclude=exclude, category=category,
-        category_mode=category_mode, author=author,
-    )  # fmt: skip
-    _, sessions = migrated(settings)
-    with sessions.begin() as session:
-        row, created = db.add_or_update(
-            session, email=address, profile=profile, confirmed=confirmed, now=datetime.now(UTC)
-        )
-        status = row.status
-    state = "active" if status == Status.ACTIVE else f"{status}: no digest until confirmed"
-    out.print(f"{'added' if created else 'updated'} {address} ({state})", highlight=False)
-
-
-def unsubscribe(email: str) -> None:
-    """Stop all mail to an address (kept, so it is never mailed again by mistake)."""
-    settings = load_settings()
-    address = address_or_fail(email)
-    _, sessions = migrated(settings)
-    with sessions.begin() as session:
-        row = subscriber_rows.find(session, address)
-        if row is None:
-            fail(f"no subscriber {address}")
-        changed = db.unsubscribe(session, subscriber=row, now=datetime.now(UTC))
-    out.print(f"{address} {'unsubscribed' if changed else 'was already unsubscribed'}")

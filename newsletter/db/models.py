@@ -54,10 +54,13 @@ class Base(DeclarativeBase):
     type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime, list[str]: JSON}
 
 
+PAPER_ID_LENGTH = 255  # normalize.MAX_PAPER_ID: DOIs and URLs from files can be long
+
+
 class PaperRow(Base):
     __tablename__ = "papers"
 
-    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    id: Mapped[str] = mapped_column(String(PAPER_ID_LENGTH), primary_key=True)
     version: Mapped[int | None] = mapped_column(Integer)
     title: Mapped[str] = mapped_column(Text)
     abstract: Mapped[str] = mapped_column(Text)
@@ -147,7 +150,7 @@ class PaperEmbeddingRow(Base):
 
     model: Mapped[str] = mapped_column(String(200), primary_key=True)
     # "<paper id>:<hash of the embedded text>", so a new version is embedded again.
-    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    key: Mapped[str] = mapped_column(String(PAPER_ID_LENGTH + 45), primary_key=True)
     dimensions: Mapped[int] = mapped_column(Integer)
     vector: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -190,7 +193,7 @@ class SentPaperRow(Base):
     subscriber_id: Mapped[int] = mapped_column(
         ForeignKey("subscribers.id", ondelete="CASCADE"), primary_key=True
     )
-    paper_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    paper_id: Mapped[str] = mapped_column(String(PAPER_ID_LENGTH), primary_key=True)
     outbox_id: Mapped[int] = mapped_column(ForeignKey("outbox.id", ondelete="CASCADE"), index=True)
     sent_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -233,3 +236,19 @@ class SentMailRow(Base):
     recipient: Mapped[str] = mapped_column(String(320), index=True)
     kind: Mapped[str] = mapped_column(String(16))
     sent_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class FetchRunRow(Base):
+    """One fetch of one source (command line or scheduler), kept for `newsletter status`:
+    what came in, or why nothing did."""
+
+    __tablename__ = "fetch_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source: Mapped[str] = mapped_column(String(200))  # "arxiv", "hf", "file:papers.jsonl"
+    fetched_at: Mapped[datetime] = mapped_column(index=True)
+    new: Mapped[int] = mapped_column(Integer, default=0)
+    updated: Mapped[int] = mapped_column(Integer, default=0)
+    unchanged: Mapped[int] = mapped_column(Integer, default=0)
+    skipped: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)  # None: stored; else why nothing was

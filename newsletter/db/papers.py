@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from datetime import date, datetime
 
 from sqlalchemy import func, or_, select
@@ -77,8 +78,13 @@ def _write(row: PaperRow, paper: Paper) -> None:
     row.hf_daily_date = hf.daily_date
 
 
-def store_papers(session: Session, papers: Iterable[Paper], *, now: datetime) -> IngestCounts:
-    """Insert new papers and merge known ones; the caller commits or rolls back."""
+def store_papers(
+    session: Session, papers: Iterable[Paper], *, now: datetime, undated_on: date | None = None
+) -> IngestCounts:
+    """Insert new papers and merge known ones; the caller commits or rolls back.
+
+    A JSON Lines paper that names no day is announced on `undated_on` (the service's today)
+    the first time it is stored, and keeps that day when the file is read again."""
     incoming = dedupe(papers)
     known = _rows_by_id(session, [paper.id for paper in incoming])
     new = updated = unchanged = 0
@@ -86,12 +92,12 @@ def store_papers(session: Session, papers: Iterable[Paper], *, now: datetime) ->
         row = known.get(paper.id)
         if row is None:
             row = PaperRow(id=paper.id, first_seen_at=now, last_changed_at=now)
-            _write(row, paper)
+            _write(row, _dated(paper, undated_on))
             session.add(row)
             new += 1
             continue
         stored = to_paper(row)
-        merged = merge(stored, paper)
+        merged = _dated(merge(stored, paper), undated_on)
         if merged == stored:
             unchanged += 1
             continue
@@ -100,6 +106,14 @@ def store_papers(session: Session, papers: Iterable[Paper], *, now: datetime) ->
         updated += 1
     session.flush()
     return IngestCounts(new=new, updated=updated, unchanged=unchanged)
+
+
+def _dated(paper: Paper, day: date | None) -> Paper:
+    # Only papers from JSON Lines alone: a saved arXiv or Hugging Face response keeps its own
+    # dates (or none), and a paper seen on arXiv is announced when arXiv says.
+    if day is None or paper.announced_on is not None or paper.sources != (Source.JSON_LINES,):
+        return paper
+    return replace(paper, announced_on=day)
 
 
 def _rows_by_id(session: Session, ids: Sequence[str]) -> dict[str, PaperRow]:

@@ -26,8 +26,9 @@ from newsletter.domain import InterestProfile, Schedule, Status
 def add_or_update(
     session: Session, *, email: str, profile: InterestProfile, confirmed: bool, now: datetime
 ) -> tuple[SubscriberRow, bool]:
-    """(subscriber, created). An existing address gets the new profile; `confirmed` makes
-    it active (the admin vouches for the address), else a new one waits as pending."""
+    """(subscriber, created). An existing address gets the new profile; `confirmed` makes a
+    pending one active (the admin vouches for the address), else a new one waits as pending.
+    A paused, unsubscribed or bounced subscriber keeps their status (see `reactivate`)."""
     row = find(session, email)
     created = row is None
     if row is None:
@@ -37,11 +38,9 @@ def add_or_update(
     if row.profile is None:
         row.profile = InterestProfileRow()
     write_profile(row.profile, profile)
-    if confirmed and row.status != Status.ACTIVE:
+    if confirmed and row.status == Status.PENDING:
         row.status = Status.ACTIVE
         row.confirmed_at = row.active_since = now
-        row.unsubscribed_at = None
-        row.suppressed_reason = None
     session.flush()
     return row, created
 
@@ -58,6 +57,20 @@ def unsubscribe(session: Session, *, subscriber: SubscriberRow, now: datetime) -
 # --- Admin (the command line): listing, export, bulk import and erasure. ---
 
 SUPPRESSED = frozenset({Status.UNSUBSCRIBED, Status.BOUNCED})
+
+
+def reactivate(row: SubscriberRow) -> bool:
+    """An unsubscribed or bounced address back to a new pending subscription (the admin said
+    so explicitly); False when it was not suppressed. It is confirmed again from scratch, so
+    no digest of the days it was suppressed is caught up."""
+    if Status(row.status) not in SUPPRESSED:
+        return False
+    row.status = Status.PENDING
+    row.unsubscribed_at = row.suppressed_reason = None
+    row.confirmed_at = row.active_since = None
+    return True
+
+
 _Parts = TypeVar("_Parts", InterestProfile, Schedule)
 
 

@@ -23,6 +23,7 @@ from newsletter.mail.render import (
     render_digest,
     render_quiet_day,
 )
+from newsletter.normalize import is_arxiv_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,8 +74,8 @@ class Composer:
         return self.dkim.sign(data) if self.dkim else data
 
     def _links(self, digest: Digest, matches: list[Match]) -> DigestLinks:
-        # Feedback needs an arXiv id (papers from local files have none).
-        rated = [m.paper.id for m in matches if not m.paper.id.startswith("local:")]
+        # Feedback links name arXiv ids (the web page accepts no other kind yet).
+        rated = [m.paper.id for m in matches if is_arxiv_id(m.paper.id)]
         return self.links.digest(digest.recipient, digest.day, rated)
 
     def _render(

@@ -61,13 +61,38 @@ def list_mail(directory: Path, *, limit: int = 50) -> list[StoredMail]:
     return found[:limit]
 
 
-def read_mail(directory: Path, key: str) -> EmailMessage | None:
-    if not directory.exists():  # nothing has arrived yet: Maildir() would raise
+class AmbiguousKey(LookupError):
+    def __init__(self, keys: list[str]) -> None:
+        super().__init__(f"{len(keys)} keys match")
+        self.keys = keys
+
+
+def find_key(directory: Path, given: str) -> str | None:
+    """The key `given` names: itself, or the one key it begins; None when none does."""
+    if not given or not directory.exists():  # nothing has arrived yet: Maildir() would raise
         return None
-    box = mailbox.Maildir(directory, create=False)
+    keys = list(mailbox.Maildir(directory, create=False).iterkeys())
+    if given in keys:
+        return given
+    matching = [key for key in keys if key.startswith(given)]
+    if len(matching) > 1:
+        raise AmbiguousKey(matching)
+    return matching[0] if matching else None
+
+
+def read_raw(directory: Path, key: str) -> bytes | None:
+    """The message as the sink received it (with its X-Sink-Recipients line)."""
+    if not directory.exists():
+        return None
     try:
-        data = box.get_bytes(key)
+        return mailbox.Maildir(directory, create=False).get_bytes(key)
     except KeyError:
+        return None
+
+
+def read_mail(directory: Path, key: str) -> EmailMessage | None:
+    data = read_raw(directory, key)
+    if data is None:
         return None
     parsed: Any = message_from_bytes(data, policy=policy.default)
     return parsed if isinstance(parsed, EmailMessage) else None

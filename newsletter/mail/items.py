@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from markupsafe import Markup, escape
 
 from newsletter.domain import Highlight, Match, Paper
+from newsletter.normalize import is_arxiv_id
 
 AUTHORS_SHOWN = 4
 
@@ -99,8 +100,8 @@ def _paper_links(paper: Paper) -> tuple[tuple[str, str], ...]:
 
 
 def _id_url(paper: Paper, prefix: str) -> str | None:
-    # Papers without an arXiv id (local:…) have no page on arXiv or Hugging Face.
-    return None if paper.id.startswith("local:") else prefix + paper.id
+    # Papers without an arXiv id (doi:…, url:…, local:…) have no page on arXiv or Hugging Face.
+    return prefix + paper.id if is_arxiv_id(paper.id) else None
 
 
 def _safe_url(url: str | None) -> str | None:

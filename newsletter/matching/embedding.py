@@ -1,7 +1,13 @@
-"""The sentence-transformers adapter for `matching.semantic.Embedder` (optional extra)."""
+"""The sentence-transformers adapter for `matching.semantic.Embedder` (optional extra).
+
+`load_embedder` hands out a lazy embedder: torch and the model are loaded by the first text
+that actually needs embedding, so a command whose vectors are all cached (a second `rank`
+over the same papers, a `digest` of papers embedded before) never pays for them.
+"""
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import os
 from collections.abc import Sequence
@@ -33,6 +39,8 @@ def resolve_model(name: str) -> str:
 
 class SentenceTransformerEmbedder:
     def __init__(self, model: str, *, batch_size: int = 64) -> None:
+        # Read when transformers is imported: no "Loading weights" bar on a command's output.
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
         from sentence_transformers import SentenceTransformer
 
         path = resolve_model(model)
@@ -54,14 +62,31 @@ class SentenceTransformerEmbedder:
         return np.asarray(vectors, dtype=np.float32)
 
 
+class LazyEmbedder:
+    """A SentenceTransformerEmbedder made on the first `embed` call; `name` is known before."""
+
+    def __init__(self, model: str) -> None:
+        self.name = model
+        self._loaded: SentenceTransformerEmbedder | None = None
+
+    @property
+    def loaded(self) -> bool:
+        return self._loaded is not None
+
+    def embed(self, texts: Sequence[str]) -> Vectors:
+        if self._loaded is None:
+            log.info("loading the embedding model %s", self.name)
+            self._loaded = SentenceTransformerEmbedder(self.name)
+        return self._loaded.embed(texts)
+
+
 def load_embedder(model: str | None) -> Embedder | None:
-    """The configured embedder, or None (lexical ranking) when disabled or not installed."""
+    """The configured embedder (loaded when first used), or None (lexical ranking) when
+    disabled or not installed."""
     global _warned
     if not model:
         return None
-    try:
-        return SentenceTransformerEmbedder(model)
-    except ImportError:
+    if importlib.util.find_spec("sentence_transformers") is None:
         if not _warned:
             log.warning(
                 "semantic matching is off: install the 'semantic' extra "
@@ -69,3 +94,4 @@ def load_embedder(model: str | None) -> Embedder | None:
             )
             _warned = True
         return None
+    return LazyEmbedder(model)

@@ -1,7 +1,10 @@
 """Pipeline stage 1, fetch: bring a source's papers into the database, all or nothing.
 
 A source is parsed completely before anything is written, and each source is stored in
-one transaction, so a failed response or a crash leaves the database as it was.
+one transaction, so a failed response or a crash leaves the database as it was. A source
+whose every entry was broken (a truncated download) has failed too, not "0 new, 3 skipped":
+an operator's alerting must see it. Every run, stored or failed, is recorded (db.fetch_runs)
+for `newsletter status`.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import httpx
 from sqlalchemy.orm import Session, sessionmaker
 
 from newsletter.config import Settings
+from newsletter.db.fetch_runs import record_fetch
 from newsletter.db.papers import store_papers
 from newsletter.domain import IngestCounts, SkippedItem
 from newsletter.sources import PaperSource, SourceError
@@ -35,16 +39,43 @@ class FetchOutcome:
     skipped: list[SkippedItem]
 
 
+class EveryEntrySkipped(SourceError):
+    """The source answered, but not one of its entries could be used."""
+
+    def __init__(self, source: str, skipped: list[SkippedItem]) -> None:
+        super().__init__(
+            f"every entry of {source} was skipped ({len(skipped)}): nothing was stored"
+        )
+        self.skipped = skipped
+
+
 def ingest(
-    source: PaperSource, *, sessions: sessionmaker[Session], day: date | None, now: datetime
+    source: PaperSource,
+    *,
+    sessions: sessionmaker[Session],
+    day: date | None,
+    now: datetime,
+    undated_on: date | None = None,
 ) -> FetchOutcome:
-    """Fetch and store one source; raises SourceError with the database untouched."""
-    result = source.fetch(day=day)
-    for item in result.skipped:
-        log.warning("skipped %s: %s", item.where, item.reason)
+    """Fetch and store one source; raises SourceError with the papers untouched (the failed
+    run is recorded).
+
+    `undated_on` is the day papers from a JSON Lines file without a day of their own are
+    announced on when first stored (the service's today; `day` instead when given)."""
+    try:
+        result = source.fetch(day=day)
+        for item in result.skipped:
+            log.warning("skipped %s: %s", item.where, item.reason)
+        if result.skipped and not result.papers:
+            raise EveryEntrySkipped(source.name, result.skipped)
+    except SourceError as exc:
+        with sessions.begin() as session:
+            record_fetch(session, source=source.name, at=now, error=str(exc))
+        raise
     with sessions.begin() as session:
-        counts = store_papers(session, result.papers, now=now)
-    counts = replace(counts, skipped=len(result.skipped))
+        counts = store_papers(session, result.papers, now=now, undated_on=undated_on)
+        counts = replace(counts, skipped=len(result.skipped))
+        record_fetch(session, source=source.name, at=now, counts=counts)
     log.debug(
         "fetched %s: %d new, %d updated, %d unchanged, %d skipped",
         source.name,

@@ -1,29 +1,36 @@
-"""Local files: JSON Lines of papers, or a saved arXiv listing, API or Hugging Face response."""
+"""Local files: JSON Lines of papers, or a saved arXiv listing, API or Hugging Face response.
+
+A JSON Lines item needs a title and an abstract. Its `id` may be any stable identifier (see
+normalize.paper_id: arXiv ids stay bare, others are namespaced); a line whose id cannot be
+used is skipped with the reason, like any other bad line. Its day is `announced`, else `date`,
+else `published` (a day or an ISO 8601 time); an item without one takes the day of
+`fetch --date`, or else the day it is first stored (db.papers.store_papers): papers from a
+file always belong to a day, so `digest` finds them.
+"""
 
 from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
-from datetime import date
+from dataclasses import dataclass, replace
+from datetime import date, datetime
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from newsletter.domain import Paper, ParseResult, Source
 from newsletter.normalize import (
-    InvalidArxivId,
-    abs_url,
+    InvalidPaperId,
     clean_name,
     collapse_whitespace,
     content_id,
+    is_arxiv_id,
+    paper_id,
+    paper_page,
+    parse_day,
     pdf_url,
-    split_arxiv_id,
 )
 from newsletter.sources import SourceError, validation_reason
-from newsletter.sources.arxiv_api import parse_api_response
-from newsletter.sources.arxiv_listing import parse_listing
-from newsletter.sources.huggingface import parse_daily_papers
 
 # The listing is RSS, or Atom whose entries have OAI ids and announce types; else the API.
 _LISTING_MARKS = re.compile(rb"<rss[\s>]|oai:arXiv\.org:|announce_type")
@@ -39,6 +46,9 @@ class JsonLinesPaper(BaseModel):
     id: str | None = None
     authors: list[str] = []
     categories: list[str] = []
+    announced: str | None = None
+    date: str | None = None
+    published: str | None = None
 
     @field_validator("title", "abstract")
     @classmethod
@@ -64,15 +74,22 @@ def _line_paper_or_reason(line: str) -> Paper | str:
         return validation_reason(exc)
     title = collapse_whitespace(row.title)
     version = None
-    paper_id = content_id(title)
+    stored_id = content_id(title)
     if row.id:
         try:
-            paper_id, version = split_arxiv_id(row.id)
-        except InvalidArxivId as exc:
-            return str(exc)
-    from_arxiv = not paper_id.startswith("local:")
+            stored_id, version = paper_id(row.id)
+        except InvalidPaperId as exc:
+            return f"id: {exc}"
+    day: tuple[date, datetime | None] | None = None
+    for name in ("announced", "date", "published"):
+        if (value := getattr(row, name)) is not None:
+            try:
+                day = parse_day(value)
+            except ValueError:
+                return f"{name}: not a day or an ISO 8601 time: {value[:40]!r}"
+            break
     return Paper(
-        id=paper_id,
+        id=stored_id,
         version=version,
         title=title,
         abstract=collapse_whitespace(row.abstract),
@@ -80,19 +97,28 @@ def _line_paper_or_reason(line: str) -> Paper | str:
         authors=tuple(clean_name(name) for name in row.authors if name.strip()),
         categories=tuple(row.categories),
         primary_category=row.categories[0] if row.categories else None,
-        abs_url=abs_url(paper_id) if from_arxiv else None,
-        pdf_url=pdf_url(paper_id) if from_arxiv else None,
+        published_at=day[1] if day else None,
+        announced_on=day[0] if day else None,
+        abs_url=paper_page(stored_id),
+        pdf_url=pdf_url(stored_id) if is_arxiv_id(stored_id) else None,
+        doi=stored_id.removeprefix("doi:") if stored_id.startswith("doi:") else None,
     )
 
 
 def parse_file_bytes(data: bytes, *, what: str) -> ParseResult:
-    """Recognise the format by content, not by file name."""
+    """Recognise the format by content, not by file name. The XML and Hugging Face parsers
+    are imported only for their formats (lxml and friends cost `rank` a JSON Lines file
+    does not need)."""
     head = data.lstrip()[:2048]
     if not head:
         raise SourceError(f"{what}: empty file")
     if head.startswith(b"<"):
         if _LISTING_MARKS.search(data[:16384]):
+            from newsletter.sources.arxiv_listing import parse_listing
+
             return parse_listing(data, what=what)
+        from newsletter.sources.arxiv_api import parse_api_response
+
         return parse_api_response(data, what=what)
     try:
         document = json.loads(data)
@@ -101,6 +127,8 @@ def parse_file_bytes(data: bytes, *, what: str) -> ParseResult:
         return parse_json_lines(data, what=what)
     if isinstance(document, dict) and "title" in document and "paper" not in document:
         return parse_json_lines(data, what=what)  # a JSON Lines file with a single line
+    from newsletter.sources.huggingface import parse_daily_papers
+
     return parse_daily_papers(document, what=what)
 
 
@@ -120,5 +148,15 @@ class FileSource:
             raise SourceError(f"{self.path}: {exc.strerror or exc}") from exc
         result = parse_file_bytes(data, what=str(self.path))
         if day is not None:
-            result.papers = [p for p in result.papers if p.announced_on in (None, day)]
+            result.papers = [
+                replace(p, announced_on=day) if undated(p) else p
+                for p in result.papers
+                if p.announced_on in (None, day)
+            ]
         return result
+
+
+def undated(paper: Paper) -> bool:
+    """A JSON Lines item that named no day: it takes the fetch's (see the module docstring).
+    Saved arXiv and Hugging Face responses keep their own dates, or none, as before."""
+    return paper.announced_on is None and paper.sources == (Source.JSON_LINES,)

@@ -7,7 +7,6 @@ import csv
 import json
 from collections.abc import Iterable
 from datetime import datetime
-from enum import StrEnum
 from typing import IO, Any
 
 from newsletter.db import subscriber_rows
@@ -21,11 +20,7 @@ from newsletter.subscribers.csv_rows import (
     PROFILE_COLUMNS,
     SCHEDULE_COLUMNS,
 )
-
-
-class ExportFormat(StrEnum):
-    CSV = "csv"
-    JSON = "json"
+from newsletter.subscribers.formats import ExportFormat
 
 
 def export_record(row: SubscriberRow) -> dict[str, Any]:
@@ -73,12 +68,6 @@ def write_export(records: Iterable[dict[str, Any]], stream: IO[str], fmt: Export
 
 LISTED = ("email", "status", "frequency", "send_time", "timezone", "created", "confirmed",
           "interests")  # fmt: skip
-
-
-class ListFormat(StrEnum):
-    TABLE = "table"
-    CSV = "csv"
-    JSON = "json"
 
 
 def _summary(profile: InterestProfile, *, width: int = 80) -> str:

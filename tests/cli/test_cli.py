@@ -10,6 +10,7 @@ from typer.testing import CliRunner, Result
 
 from newsletter.cli.app import app
 from tests.conftest import read_data
+from tests.support.cli_support import error_line
 from tests.support.recorded_server import RecordedServer, Reply, recorded_server
 
 LISTING = "arxiv_listing_atom_cs.AI_2025-08-20.xml"
@@ -139,6 +140,34 @@ def test_failed_fetch_exits_non_zero_and_changes_nothing(
     assert len(error_lines) == 1, result.stderr
     assert message in error_lines[0]
     assert stored_ids(env) == before
+
+
+def test_a_feed_whose_every_entry_is_broken_has_failed(env: dict[str, str]) -> None:
+    """A truncated download: "0 new, 1 skipped" with exit 0 would never reach alerting."""
+    listing = read_data(LISTING)
+    truncated = listing[: listing.index(b"<entry>") + 1200]
+    result, _ = fetch_failing(env, Reply(body=truncated))
+    assert result.exit_code == 1
+    assert error_line(result) == ("error: every entry of arxiv was skipped (1): nothing was stored")
+    assert "  skipped " in result.stderr  # and why
+    assert stored_ids(env) == []
+
+
+def test_a_file_whose_every_line_is_broken_has_failed(env: dict[str, str], tmp_path: Path) -> None:
+    papers = tmp_path / "papers.jsonl"
+    papers.write_text('{"abstract": "no title"}\n{"title": "cut off in the mid')
+    result = invoke(env, "fetch", "--source", f"file:{papers}")
+    assert result.exit_code == 1
+    assert error_line(result) == (
+        "error: every entry of file:papers.jsonl was skipped (2): nothing was stored"
+    )
+    assert f"skipped {papers}, line 1: title: Field required" in result.stderr
+    # One good line is enough: the rest are skipped and reported, the fetch succeeds.
+    papers.write_text('{"abstract": "no title"}\n{"title": "Fine", "abstract": "Fine."}')
+    assert (
+        "1 new, 0 updated, 0 unchanged, 1 skipped"
+        in invoke(env, "fetch", "--source", f"file:{papers}").stdout
+    )
 
 
 def test_oversized_response_is_refused(env: dict[str, str]) -> None:

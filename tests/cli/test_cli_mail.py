@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import smtplib
 import socket
@@ -397,3 +398,62 @@ def test_mailbox_before_any_mail(env: dict[str, str]) -> None:
     missing = invoke(env, "mailbox", "--show", "anything")
     assert missing.exit_code == 1
     assert "no message anything" in error_line(missing)
+
+
+def send_two(sink_env: dict[str, str]) -> None:
+    port = int(sink_env["NEWSLETTER_MAIL_SINK_PORT"])
+    with smtplib.SMTP(SINK_HOST, port, timeout=10) as smtp:
+        for n, subject in enumerate(("First one", "Second one"), 1):
+            mail = EmailMessage()
+            mail["From"] = "digest@example.org"
+            mail["To"] = "a-rather-long-address-for-a-narrow-terminal@example.org"
+            mail["Subject"] = f"{subject}, with a subject long enough to need shortening"
+            mail["Date"] = format_datetime(datetime(2025, 8, 20, 6, n, tzinfo=UTC))
+            mail.set_content(f"Text of the {subject.lower()}.")
+            mail.add_alternative(f"<p>HTML of the {subject.lower()}.</p>", subtype="html")
+            smtp.send_message(mail)
+
+
+def test_mailbox_keys_are_whole_and_usable_in_a_narrow_terminal(
+    sink_env: dict[str, str],
+) -> None:
+    send_two(sink_env)
+    narrow = sink_env | {"COLUMNS": "80"}
+    listing = ok(narrow, "mailbox").stdout
+    keys = [mail.key for mail in list_mail(Path(sink_env["NEWSLETTER_MAIL_SINK_DIR"]))]
+    for key in keys:
+        (line,) = [line for line in listing.splitlines() if key in line]
+        shown_key = line.split("│")[1].strip()
+        assert shown_key == key
+        assert "Text of the" in ok(narrow, "mailbox", "--show", shown_key).stdout
+    table = [
+        line
+        for line in listing.splitlines()
+        if not line.endswith(" messages in " + str(sink_env["NEWSLETTER_MAIL_SINK_DIR"]))
+    ]  # the footer names a path of any length
+    assert max(len(line) for line in table) <= 80
+
+
+def test_mailbox_show_prints_the_part_asked_for(sink_env: dict[str, str]) -> None:
+    send_two(sink_env)
+    newest = list_mail(Path(sink_env["NEWSLETTER_MAIL_SINK_DIR"]))[0]
+    text = ok(sink_env, "mailbox", "--show", newest.key).stdout
+    assert text.splitlines() == [
+        "Second one, with a subject long enough to need shortening",
+        "Text of the second one.",
+    ]
+    html = ok(sink_env, "mailbox", "--show", newest.key, "--part", "html").stdout
+    assert html.strip() == "<p>HTML of the second one.</p>"
+    raw = ok(sink_env, "mailbox", "--show", newest.key, "--part", "raw").stdout
+    assert raw.startswith("X-Sink-Recipients: a-rather-long-address")
+    assert "Content-Type: multipart/alternative" in raw
+    assert "<p>HTML of the second one.</p>" in raw
+    # Any unique beginning of a key will do; one that begins several keys is refused.
+    keys = [mail.key for mail in list_mail(Path(sink_env["NEWSLETTER_MAIL_SINK_DIR"]))]
+    shared = os.path.commonprefix(keys)  # noqa: RUF071 - keys, not paths: by character
+    assert shared  # Maildir keys begin with the time of arrival
+    unique = newest.key[: len(shared) + 1]
+    assert "Second one" in ok(sink_env, "mailbox", "--show", unique).stdout
+    ambiguous = invoke(sink_env, "mailbox", "--show", shared)
+    assert ambiguous.exit_code == 1
+    assert "begins 2 keys" in error_line(ambiguous)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import mailbox
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -16,6 +17,7 @@ from newsletter.db import outbox, subscriber_rows, subscribers
 from newsletter.db.models import BounceEventRow
 from newsletter.domain import InterestProfile
 from tests.conftest import DATA
+from tests.support import cli_support
 from tests.support.cli_support import ok, sessions_for
 from tests.support.queued import queue_digests, topic_papers
 from tests.support.smtp_server import ScriptedSmtpServer, smtp_server_fixture  # noqa: F401
@@ -52,7 +54,8 @@ def test_worker_once_drains_the_outbox(
         "NEWSLETTER_SMTP_SECURITY": "none",
     }
     heartbeat = tmp_path / "heartbeat"
-    ok(env, "worker", "--once", "--heartbeat", str(heartbeat))
+    once = ok(env, "worker", "--once", "--heartbeat", str(heartbeat))
+    assert once.stdout.strip() == "sent 1, deferred 0, bounced 1, failed 0, cancelled 0"
     assert heartbeat.exists()
     assert [m.rcpt_tos for m in smtp_server.accepted] == [("ada@example.org",)]
     with sessions() as session:
@@ -63,6 +66,67 @@ def test_worker_once_drains_the_outbox(
     assert "suppressed addresses: 1 (bounced)" in status
     assert "550 5.1.1" in status  # the recent failure, with the server's reply
     assert str(DAY) in status
+
+
+def test_worker_once_says_when_there_was_nothing_to_do(env: dict[str, str]) -> None:
+    assert ok(env, "worker", "--once").stdout.strip() == "nothing due"
+
+
+def test_worker_once_fails_when_another_process_is_sending(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    with (tmp_path / "ops.db.send.lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)  # as a running `newsletter run` does
+        result = cli_support.invoke(env, "worker", "--once")
+    assert result.exit_code == 1
+    assert cli_support.error_line(result) == (
+        f"error: another process is sending from {tmp_path / 'ops.db'}: nothing sent"
+    )
+
+
+def status_row(output: str, day: date) -> list[str]:
+    """The cells of the day table's row for `day`."""
+    (line,) = [line for line in output.splitlines() if line.startswith(f"│ {day} │")]
+    return [cell.strip() for cell in line.strip("│ ").split("│")]
+
+
+def test_status_counts_a_sent_digest_on_its_day(
+    env: dict[str, str], smtp_server: ScriptedSmtpServer
+) -> None:
+    """Papers fetched today for yesterday's digest, sent today: one row, for yesterday."""
+    yesterday = datetime.now(UTC).date() - timedelta(days=1)
+    queue_digests(
+        sessions_for(env), ["ada@example.org", "bob@example.org"],
+        papers=topic_papers(yesterday), day=yesterday, now=datetime.now(UTC),
+    )  # fmt: skip
+    env |= {
+        "NEWSLETTER_SMTP_HOST": smtp_server.host,
+        "NEWSLETTER_SMTP_PORT": str(smtp_server.port),
+        "NEWSLETTER_SMTP_SECURITY": "none",
+    }
+    ok(env, "worker", "--once")
+    output = ok(env, "status").stdout
+    assert status_row(output, yesterday)[:2] == [str(yesterday), "6"]
+    assert status_row(output, yesterday)[3:6] == ["2", "2", "0"]  # digests, sent, waiting
+    today = f"│ {datetime.now(UTC).date()} │"  # no row says "0 digests" for today
+    assert not any(line.startswith(today) for line in output.splitlines())
+
+
+def test_status_lists_failed_fetches_with_their_error(env: dict[str, str], tmp_path: Path) -> None:
+    broken = tmp_path / "broken.jsonl"
+    broken.write_text('{"title": "cut off in the mid')
+    assert cli_support.invoke(env, "fetch", "--source", f"file:{broken}").exit_code == 1
+    ok(env, "fetch", "--source", f"file:{DATA / 'seed_papers.jsonl'}")
+    output = ok(env, "status").stdout
+    failed = output.split("failed fetch", 1)[1]
+    assert "file:broken.jsonl" in failed
+    assert "every entry of file:broken.jsonl was skipped (1): nothing was stored" in failed
+    assert "file:seed_papers.jsonl" not in failed
+    last = output.split("last fetch", 1)[1].split("failed fetch", 1)[0]
+    assert "119 new, 0 updated, 0 unchanged, 0 skipped" in last
+    assert "failed: every entry of file:broken.jsonl" in last
+    today = datetime.now(UTC).date()  # undated file papers are announced on the day stored
+    assert status_row(output, today)[1] == "119"
 
 
 def test_status_on_an_empty_database(env: dict[str, str]) -> None:

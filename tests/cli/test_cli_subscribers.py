@@ -136,15 +136,81 @@ def test_add_refuses_an_hour_out_of_range(env: dict[str, str]) -> None:
     assert count(env, SubscriberRow) == 0
 
 
-def test_add_never_reactivates_an_unsubscribed_address(env: dict[str, str]) -> None:
-    add(env, "ada@example.org", "--confirmed")
-    ok(env, "remove", "ada@example.org")
-    result = invoke(env, "add", "ada@example.org", "--keyword", "x", "--confirmed")
+# One path for `newsletter subscribe` and `newsletter subscribers add` (they once drifted:
+# `subscribe --confirmed` re-activated addresses that had unsubscribed or bounced).
+COMMANDS = [pytest.param(("subscribe",), id="subscribe"),
+            pytest.param(("subscribers", "add"), id="subscribers-add")]  # fmt: skip
+
+
+def suppress(env: dict[str, str], email: str, status: str) -> None:
+    add(env, email, "--confirmed")
+    with sessions_for(env).begin() as session:
+        row = subscriber_rows.find(session, email)
+        assert row is not None
+        row.status = status
+        row.suppressed_reason = "550 5.1.1 no such user" if status == "bounced" else None
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+@pytest.mark.parametrize("status", ["unsubscribed", "bounced"])
+def test_no_admin_command_reactivates_a_suppressed_address(
+    env: dict[str, str], command: tuple[str, ...], status: str
+) -> None:
+    suppress(env, "ada@example.org", status)
+    result = cli_support.invoke(env, *command, "ada@example.org", "--keyword", "x", "--confirmed")
     assert result.exit_code == 1
     assert error_line(result) == (
-        "error: ada@example.org is unsubscribed: not re-activated (they can subscribe again)"
+        f"error: ada@example.org is {status}: not re-activated without --reactivate "
+        "(or they subscribe again on the web)"
     )
-    assert stored(env)["ada@example.org"].status == "unsubscribed"
+    assert stored(env)["ada@example.org"].status == status
+    assert stored(env)["ada@example.org"].profile == InterestProfile("Language model agents")
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+@pytest.mark.parametrize(("confirmed", "after"), [(True, "active"), (False, "pending")])
+def test_reactivate_subscribes_a_suppressed_address_again(
+    env: dict[str, str], command: tuple[str, ...], confirmed: bool, after: str
+) -> None:
+    suppress(env, "ada@example.org", "bounced")
+    flags = ["--reactivate", *(["--confirmed"] if confirmed else [])]
+    result = cli_support.ok(env, *command, "ada@example.org", "--keyword", "robots", *flags)
+    state = "active" if confirmed else "pending: no digest until confirmed"
+    assert result.stdout.strip() == f"reactivated ada@example.org ({state})"
+    ada = stored(env)["ada@example.org"]
+    assert (ada.status, ada.profile.keywords) == (after, ("robots",))
+    with sessions_for(env)() as session:
+        row = subscriber_rows.find(session, "ada@example.org")
+        assert row is not None
+        assert (row.suppressed_reason, row.unsubscribed_at) == (None, None)
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_both_commands_keep_liked_papers_and_a_pause(
+    env: dict[str, str], command: tuple[str, ...]
+) -> None:
+    add(env, "ada@example.org", "--confirmed")
+    with sessions_for(env).begin() as session:
+        row = subscriber_rows.find(session, "ada@example.org")
+        assert row is not None
+        subscriptions.record_feedback(row, paper_id="2508.00001", more=True)
+        subscriptions.set_paused(row, paused=True)
+    result = cli_support.ok(env, *command, "ada@example.org", "--keyword", "robots", "--confirmed")
+    assert result.stdout.strip() == "updated ada@example.org (paused)"
+    ada = stored(env)["ada@example.org"]
+    assert ada.status == "paused"
+    assert ada.profile == InterestProfile(keywords=("robots",), seed_papers=("2508.00001",))
+
+
+def test_add_or_update_never_reactivates_either(env: dict[str, str]) -> None:
+    """The database helper the tests and older callers use follows the same rule."""
+    suppress(env, "ada@example.org", "unsubscribed")
+    with sessions_for(env).begin() as session:
+        row, created = subscribers.add_or_update(
+            session, email="ada@example.org", profile=InterestProfile(keywords=("x",)),
+            confirmed=True, now=datetime.now(UTC),
+        )  # fmt: skip
+        assert (created, row.status) == (False, "unsubscribed")
 
 
 # list

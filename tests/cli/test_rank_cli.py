@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,10 @@ LISTING = "arxiv_listing_atom_cs.AI_2025-08-20.xml"
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
     # A database path that cannot be created: rank must not need one.
-    return {"NEWSLETTER_DATABASE_URL": "sqlite:////proc/no-such-dir/db.sqlite"}
+    return {
+        "NEWSLETTER_DATABASE_URL": "sqlite:////proc/no-such-dir/db.sqlite",
+        "NEWSLETTER_EMBEDDING_CACHE_FILE": str(tmp_path / "cache" / "vectors.sqlite3"),
+    }
 
 
 def rank(env: dict[str, str], *args: str) -> Result:
@@ -108,3 +112,31 @@ def test_seed_paper_not_in_file_is_reported(env: dict[str, str], data_dir: Path)
                   "--seed-paper", "2401.00001", "--no-semantic")  # fmt: skip
     assert result.exit_code == 0
     assert "seed papers not in" in result.stderr
+
+
+def test_a_second_rank_over_the_same_papers_embeds_nothing(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    """The vectors are kept on disk: the second run finds them all and never loads the model
+    (the time this saves is measured by benchmarks/cli_startup.py)."""
+    pytest.importorskip("sentence_transformers")
+    papers = tmp_path / "papers.jsonl"
+    papers.write_text("".join(
+        json.dumps({"title": title, "abstract": f"We study {title.lower()}."}) + "\n"
+        for title in ("Agents that use tools", "Coral reef ecology", "Chip design with LLMs")
+    ))  # fmt: skip
+    env |= {"NEWSLETTER_LOG_LEVEL": "INFO"}
+    args = ("--papers", str(papers), "--interests", "tool-using agents", "--format", "json")
+    first = rank(env, *args)
+    assert first.exit_code == 0, first.output
+    assert "loading the embedding model all-MiniLM-L6-v2" in first.stderr
+    cache = Path(env["NEWSLETTER_EMBEDDING_CACHE_FILE"])
+    with sqlite3.connect(cache) as db:
+        assert db.execute("SELECT count(*) FROM vectors").fetchone() == (3 + 1,)  # + interests
+    again = rank(env, *args)
+    assert again.exit_code == 0, again.output
+    assert "loading the embedding model" not in again.stderr
+    assert json.loads(again.stdout) == json.loads(first.stdout)
+    uncached = rank(env, *args, "--no-cache")
+    assert "loading the embedding model" in uncached.stderr
+    assert json.loads(uncached.stdout) == json.loads(first.stdout)

@@ -37,7 +37,7 @@ def test_downgrade_base_removes_every_table(database_url: str) -> None:
     assert set(inspect(engine).get_table_names()) == {"alembic_version"}
     assert migrations.current_revision(engine) is None
     migrations.upgrade(engine)  # and it can be rebuilt
-    assert migrations.current_revision(engine) == "0007"
+    assert migrations.current_revision(engine) == "0009"
     engine.dispose()
 
 
@@ -45,5 +45,5 @@ def test_upgrade_is_idempotent(sqlite_url: str) -> None:
     engine = make_engine(sqlite_url)
     migrations.upgrade(engine)
     migrations.upgrade(engine)
-    assert migrations.current_revision(engine) == "0007"
+    assert migrations.current_revision(engine) == "0009"
     engine.dispose()

@@ -11,9 +11,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from newsletter.db import migrations
 from newsletter.db.engine import make_engine, session_factory
-from newsletter.db.papers import count_papers, list_papers, store_papers
-from newsletter.domain import AnnounceType, IngestCounts, ParseResult
-from newsletter.pipeline.fetch import ingest
+from newsletter.db.fetch_runs import failed_since, latest_per_source
+from newsletter.db.papers import count_papers, list_papers, papers_by_id, store_papers
+from newsletter.domain import AnnounceType, IngestCounts, ParseResult, Source
+from newsletter.pipeline.fetch import EveryEntrySkipped, ingest
 from newsletter.sources import SourceError
 from newsletter.sources.files import FileSource
 from tests.support.factories import arxiv_paper, hf_paper
@@ -116,4 +117,76 @@ def test_ingest_logs_each_skipped_item(
         ingest(FileSource(lines, 10_000), sessions=sessions, day=None, now=NOW)
     assert [r.getMessage() for r in caplog.records] == [
         f"skipped {lines}, line 2: title: Field required"
+    ]
+
+
+def test_undated_file_papers_are_announced_on_the_day_first_stored(
+    any_sessions: sessionmaker[Session], tmp_path: Path
+) -> None:
+    lines = tmp_path / "papers.jsonl"
+    lines.write_text(
+        '{"title": "Undated", "abstract": "About things."}\n'
+        '{"title": "Dated", "abstract": "About things.", "date": "2026-11-30"}\n'
+    )
+    source = FileSource(lines, 10_000)
+    first = ingest(source, sessions=any_sessions, day=None, now=NOW, undated_on=date(2026, 12, 1))
+    assert first.counts == IngestCounts(new=2)
+    again = ingest(source, sessions=any_sessions, day=None, now=LATER, undated_on=date(2026, 12, 2))
+    assert again.counts == IngestCounts(unchanged=2)  # the first day stays
+    with any_sessions() as session:
+        days = {p.title: p.announced_on for p in list_papers(session)}
+    assert days == {"Undated": date(2026, 12, 1), "Dated": date(2026, 11, 30)}
+
+
+def test_undated_day_never_touches_arxiv_or_hugging_face_papers(
+    sessions: sessionmaker[Session],
+) -> None:
+    with sessions.begin() as session:
+        store_papers(session, [hf_paper(), arxiv_paper("2508.00001", announced_on=None)], now=NOW,
+                     undated_on=date(2026, 12, 1))  # fmt: skip
+    with sessions() as session:
+        assert {p.id: p.announced_on for p in list_papers(session)} == {
+            "2508.13167": None, "2508.00001": None,
+        }  # fmt: skip
+
+
+def test_long_ids_fit(any_sessions: sessionmaker[Session]) -> None:
+    long_id = "url:https://example.org/" + "p" * 220
+    store(any_sessions, arxiv_paper(long_id, sources=(Source.JSON_LINES,)))
+    with any_sessions() as session:
+        assert papers_by_id(session, [long_id])[long_id].id == long_id
+
+
+def test_a_source_whose_every_entry_is_broken_has_failed(
+    sessions: sessionmaker[Session], tmp_path: Path
+) -> None:
+    lines = tmp_path / "cut.jsonl"
+    lines.write_text('{"title": "A paper", "abstract": "About things."\n{"title": 3}\n')
+    with pytest.raises(EveryEntrySkipped, match=r"every entry of file:cut.jsonl was skipped \(2\)"):
+        ingest(FileSource(lines, 10_000, name="file:cut.jsonl"), sessions=sessions, day=None,
+               now=NOW)  # fmt: skip
+    with sessions() as session:
+        assert count_papers(session) == 0
+        (run,) = latest_per_source(session)
+    assert (run.source, run.at, run.error) == (
+        "file:cut.jsonl",
+        NOW,
+        "every entry of file:cut.jsonl was skipped (2): nothing was stored",
+    )
+
+
+def test_every_fetch_is_recorded(sessions: sessionmaker[Session], tmp_path: Path) -> None:
+    lines = tmp_path / "papers.jsonl"
+    lines.write_text('{"title": "A paper", "abstract": "About things."}\n{"title": 3}\n')
+    ingest(FileSource(lines, 10_000, name="file:papers.jsonl"), sessions=sessions, day=None,
+           now=NOW)  # fmt: skip
+    with pytest.raises(SourceError):
+        ingest(FailingSource(), sessions=sessions, day=None, now=LATER)
+    with sessions() as session:
+        runs = {run.source: run for run in latest_per_source(session)}
+        failed = failed_since(session, NOW)
+    assert runs["file:papers.jsonl"].counts == IngestCounts(new=1, skipped=1)
+    assert runs["file:papers.jsonl"].error is None
+    assert [(run.source, run.error) for run in failed] == [
+        (FailingSource.name, "arXiv answered HTTP 503")
     ]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -92,3 +92,81 @@ def test_day_filter_keeps_papers_without_announcement(tmp_path: Path, data_dir: 
     assert listing.fetch(day=date(2025, 8, 21)).papers == []
     seeds = FileSource(data_dir / "seed_papers.jsonl", 10_000_000)
     assert len(seeds.fetch(day=date(2025, 8, 21)).papers) == 119
+
+
+# JSON Lines items carry any stable id and, optionally, their day.
+
+
+def jsonl(*items: dict[str, object]) -> bytes:
+    return "\n".join(json.dumps({"title": f"Paper {n}", "abstract": "A."} | item)
+                     for n, item in enumerate(items)).encode()  # fmt: skip
+
+
+def test_any_stable_id_is_kept_as_given_and_namespaced() -> None:
+    result = parse_json_lines(
+        jsonl({"id": "10.1145/3292500.3330701"},
+              {"id": "s2:649def34f8be52c8b66281af98ae884c09aef38b"},
+              {"id": "https://openreview.net/forum?id=Hyg0vbWC-"}, {"id": "arXiv:2508.13167v2"},
+              {}),
+        what="ids.jsonl",
+    )  # fmt: skip
+    assert result.skipped == []
+    rows = [(p.id, p.version, p.abs_url, p.pdf_url, p.doi) for p in result.papers]
+    assert rows == [
+        ("doi:10.1145/3292500.3330701", None, "https://doi.org/10.1145/3292500.3330701", None,
+         "10.1145/3292500.3330701"),
+        ("s2:649def34f8be52c8b66281af98ae884c09aef38b", None,
+         "https://www.semanticscholar.org/paper/649def34f8be52c8b66281af98ae884c09aef38b", None,
+         None),
+        ("url:https://openreview.net/forum?id=Hyg0vbWC-", None,
+         "https://openreview.net/forum?id=Hyg0vbWC-", None, None),
+        ("2508.13167", 2, "https://arxiv.org/abs/2508.13167", "https://arxiv.org/pdf/2508.13167",
+         None),
+        (content_id("Paper 4"), None, None, None, None),
+    ]  # fmt: skip
+
+
+def test_a_line_with_an_unusable_id_is_reported() -> None:
+    result = parse_json_lines(
+        jsonl({"id": "ISBN 978-3-16"}, {"id": "urn:nbn:de:1111"}, {"id": "10.1000/ok"}), what="f"
+    )
+    assert [p.id for p in result.papers] == ["doi:10.1000/ok"]
+    assert [(s.where, s.reason) for s in result.skipped] == [
+        ("f, line 1", "id: not a usable id: 'ISBN 978-3-16' (empty or with spaces)"),
+        ("f, line 2", "id: not an arXiv id, DOI, Semantic Scholar id or http(s) URL: "
+                      "'urn:nbn:de:1111'"),
+    ]  # fmt: skip
+
+
+def test_an_item_may_carry_its_day() -> None:
+    result = parse_json_lines(
+        jsonl({"announced": "2026-12-01", "date": "2026-11-01"}, {"date": "2026-12-02"},
+              {"published": "2026-12-02T23:30:00-05:00"}, {}, {"published": "last tuesday"}),
+        what="days.jsonl",
+    )  # fmt: skip
+    days = [(p.announced_on, p.published_at) for p in result.papers]
+    assert days == [
+        (date(2026, 12, 1), None),  # `announced` first, then `date`, then `published`
+        (date(2026, 12, 2), None),
+        (date(2026, 12, 3), datetime(2026, 12, 3, 4, 30, tzinfo=UTC)),
+        (None, None),  # given its day when fetched or stored
+    ]
+    assert [s.reason for s in result.skipped] == [
+        "published: not a day or an ISO 8601 time: 'last tuesday'"
+    ]
+
+
+def test_fetch_date_announces_undated_items_only(tmp_path: Path, data_dir: Path) -> None:
+    papers = tmp_path / "papers.jsonl"
+    papers.write_bytes(jsonl({}, {"date": "2026-12-01"}, {"date": "2026-11-30"}))
+    fetched = FileSource(papers, 10_000).fetch(day=date(2026, 12, 1)).papers
+    assert [(p.title, p.announced_on) for p in fetched] == [
+        ("Paper 0", date(2026, 12, 1)),
+        ("Paper 1", date(2026, 12, 1)),
+    ]
+    assert [p.announced_on for p in FileSource(papers, 10_000).fetch(day=None).papers] == [
+        None, date(2026, 12, 1), date(2026, 11, 30),
+    ]  # fmt: skip
+    # A saved Hugging Face response keeps its own dates: its papers are featured, not announced.
+    hf = FileSource(data_dir / "hf_daily_papers.json", 10_000_000).fetch(day=date(2024, 10, 25))
+    assert {p.announced_on for p in hf.papers} == {None}
