@@ -17,7 +17,7 @@ import httpx
 from sqlalchemy.orm import Session, sessionmaker
 
 from newsletter.config import Settings
-from newsletter.db.papers import store_papers
+from newsletter.db.papers import remove_sample_papers, store_papers
 from newsletter.domain import IngestCounts, SkippedItem
 from newsletter.sources import PaperSource, SourceError
 from newsletter.sources.arxiv import ArxivSource
@@ -43,6 +43,8 @@ def ingest(
     for item in result.skipped:
         log.warning("skipped %s: %s", item.where, item.reason)
     with sessions.begin() as session:
+        if result.papers:  # real papers replace the bundled sample day (pipeline/sample.py)
+            remove_sample_papers(session)
         counts = store_papers(session, result.papers, now=now)
     counts = replace(counts, skipped=len(result.skipped))
     log.debug(

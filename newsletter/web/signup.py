@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from newsletter.db.models import SubscriberRow
 from newsletter.db.papers import list_papers
 from newsletter.db.subscriptions import claim_confirmation_mail, confirm, request_subscription
-from newsletter.domain import Frequency, Status
+from newsletter.domain import SAMPLE_ORIGIN, Frequency, Status, is_sample
 from newsletter.mail.render import (
     RenderedEmail,
     long_date,
@@ -46,7 +46,11 @@ def index_page(
     """The home page: the subscribe form (as typed, with its problems or a preview, when
     `context` says so) and the latest papers."""
     papers = list_papers(session, limit=LATEST_PAPERS)
-    full = form_context(default_zone, papers=papers, **context)
+    preview = context.get("preview")
+    shown = [*papers, *(match.paper for match in preview.matches)] if preview else papers
+    # The bundled sample day (pipeline/sample.py) is never passed off as real papers.
+    sample = SAMPLE_ORIGIN if any(map(is_sample, shown)) else None
+    full = form_context(default_zone, papers=papers, sample_origin=sample, **context)
     return pages.render("index.html", full, status=status)
 
 

@@ -47,3 +47,19 @@ def wait_for(condition: Callable[[], bool], *, timeout: float) -> None:
         if time.monotonic() > deadline:
             raise AssertionError("timed out waiting")
         time.sleep(0.02)
+
+
+def newsletter_command(*args: str, cwd: Path, **settings: str) -> subprocess.Popen[str]:
+    """`newsletter ARGS` as a process, with NEWSLETTER_* `settings`; output as text, merged."""
+    env = {
+        **os.environ,
+        **{f"NEWSLETTER_{name.upper()}": value for name, value in settings.items()},
+    }
+    return subprocess.Popen(
+        [str(Path(sys.executable).with_name("newsletter")), *args],
+        env=env,
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )

@@ -16,6 +16,7 @@ from newsletter.config import Settings
 from newsletter.db.papers import store_papers
 from newsletter.domain import Status
 from newsletter.mail.links import Recipient
+from newsletter.pipeline.sample import sample_papers
 from newsletter.web.app import create_app
 from newsletter.web.routes import ROUTERS, dev_mail
 from newsletter.web.routes.dev_mail import in_new_tabs
@@ -257,3 +258,21 @@ def test_mail_links_in_the_dev_inbox_open_in_a_new_tab() -> None:
     )
     assert in_new_tabs("<p>no head</p>") == '<base target="_blank"><p>no head</p>'
 
+
+async def test_the_sample_day_is_marked_on_the_home_page_and_in_the_preview(
+    settings: Settings, sessions: sessionmaker[Session]
+) -> None:
+    today = datetime.now(UTC).date()
+    with sessions.begin() as session:
+        store_papers(session, sample_papers(today), now=datetime.now(UTC))
+    async with web_client(settings, sessions) as web:
+        home = await web.get("/")
+        form = {**subscribe_form(keywords="agents, tool use"), "csrf_token": csrf_of(home)}
+        preview = await web.post("/preview", data=form)
+    note = "<strong>Sample data.</strong>"
+    assert note in home.text
+    assert "a recorded arXiv cs.AI listing of 20 August 2025" in home.text
+    assert home.text.count('<span class="tag">sample</span>') == 30  # every paper listed
+    section = preview.text.split('id="preview"')[1].split("</section>")[0]
+    assert '<ol class="papers">' in section
+    assert note in section
