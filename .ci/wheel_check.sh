@@ -27,10 +27,15 @@ from newsletter.web.app import create_app
 settings = Settings()
 app = create_app(settings, sessions=session_factory(make_engine(settings.database_url)))
 with TestClient(app) as client:
-    for path in ("/", "/static/site.css"):
+    for path in ("/", "/static/site.css", "/docs", "/docs/swagger-ui-bundle.js"):
         response = client.get(path)
         assert response.status_code == 200, (path, response.status_code)
-print("installed wheel: migrations, preview, pages and static files work")
+# Package data the service reads at run time: the sample day and the arXiv taxonomy.
+from datetime import date
+from newsletter.matching.taxonomy import all_codes
+from newsletter.pipeline.sample import sample_papers
+assert len(sample_papers(date.today())) == 86 and len(all_codes()) == 155
+print("installed wheel: migrations, preview, pages, static files and package data work")
 PY
   )
   rm -rf "$work"

@@ -23,6 +23,13 @@ class Source(StrEnum):
     ARXIV_API = "arxiv-api"
     HUGGING_FACE = "huggingface"
     JSON_LINES = "jsonl"
+    # The bundled recorded day a new dev instance loads when it cannot fetch (see
+    # pipeline/sample.py): dated the day it is loaded, and shown as sample data everywhere.
+    SAMPLE = "sample"
+
+
+# Where the sample papers come from, as the pages and the mails name it.
+SAMPLE_ORIGIN = "a recorded arXiv cs.AI listing of 20 August 2025"
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +71,11 @@ class Paper:
     doi: str | None = None
     journal_ref: str | None = None
     hf: HuggingFaceExtras | None = None
+
+
+def is_sample(paper: Paper) -> bool:
+    """A paper of the bundled sample day (see Source.SAMPLE), not a real announcement."""
+    return Source.SAMPLE in paper.sources
 
 
 def paper_json(paper: Paper) -> dict[str, object]:

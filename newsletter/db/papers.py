@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import date, datetime
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Text, cast, delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from newsletter.db.models import PaperRow
@@ -136,6 +136,14 @@ def list_papers(session: Session, *, day: date | None = None, limit: int = 500) 
 
 def count_papers(session: Session) -> int:
     return session.scalar(select(func.count()).select_from(PaperRow)) or 0
+
+
+def remove_sample_papers(session: Session) -> int:
+    """Delete the bundled sample day's papers (real ones have arrived); how many."""
+    # `sources` is a JSON list: its text holds the quoted value on SQLite and PostgreSQL.
+    marked = cast(PaperRow.sources, Text).like(f'%"{Source.SAMPLE.value}"%')
+    result = session.execute(delete(PaperRow).where(marked))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 def digest_candidates(session: Session, *, first: date, last: date) -> list[Paper]:

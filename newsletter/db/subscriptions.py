@@ -73,6 +73,19 @@ def claim_confirmation_mail(row: SubscriberRow, *, now: datetime, cooldown: time
     return True
 
 
+def claim_preview_mail(row: SubscriberRow, *, now: datetime, cooldown: timedelta) -> bool:
+    """True (and the time recorded) when a "preview now" mail may go out: like
+    `claim_confirmation_mail`, except that a confirmation mail the subscriber has already
+    answered does not count. The cooldown stops floods from a forwarded link; it must not
+    refuse the first preview a newcomer asks for right after confirming."""
+    last = row.confirmation_sent_at
+    answered = last is not None and row.confirmed_at is not None and last <= row.confirmed_at
+    if last is not None and not answered and last <= now < last + cooldown:
+        return False
+    row.confirmation_sent_at = now
+    return True
+
+
 def confirm(row: SubscriberRow, *, now: datetime) -> bool:
     """Activate a pending subscriber; False when it was not pending (idempotent)."""
     if row.status != Status.PENDING:

@@ -15,7 +15,7 @@ from typing import Any
 import css_inline
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from newsletter.domain import Match
+from newsletter.domain import SAMPLE_ORIGIN, Match, is_sample
 from newsletter.mail.items import Item, PaperLinks, author_line, build_items, excerpt_end
 from newsletter.resources import resource_dir
 
@@ -126,6 +126,8 @@ def render_digest(
         "headline": digest_headline(len(matches)),
         "day_label": long_date(day),
         "total": len(matches),
+        # A digest of the bundled sample day says so (see pipeline/sample.py).
+        "sample_origin": SAMPLE_ORIGIN if any(is_sample(m.paper) for m in matches) else None,
     }
 
     full = build_items(matches, feedback=links.papers, excerpt_chars=EXCERPT_STEPS[0])

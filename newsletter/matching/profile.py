@@ -1,18 +1,21 @@
-"""Building and validating interest profiles, with messages a person can act on."""
+"""Building and validating interest profiles, with messages a person can act on.
+
+Categories must exist in the arXiv taxonomy (`taxonomy`): an unknown one is refused with
+the closest real code and the list of valid ones, since stored it would match nothing.
+"""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 
 from newsletter.domain import CategoryMode, InterestProfile
+from newsletter.matching import taxonomy
 from newsletter.normalize import InvalidArxivId, clean_name, collapse_whitespace, split_arxiv_id
 
 MAX_DESCRIPTION = 2_000
 MAX_TERM = 100
 MAX_TERMS = 50
 MAX_SEEDS = 50
-_CATEGORY = re.compile(r"^[a-z-]+(\.[A-Za-z-]+)?$")
 
 
 class ProfileError(ValueError):
@@ -57,10 +60,7 @@ def build_profile(
     except ValueError:
         problems.append(f"category mode must be 'filter' or 'boost', not {category_mode!r}")
         mode = CategoryMode.BOOST
-    cats = _terms(categories, what="category", problems=problems)
-    bad_cats = [cat for cat in cats if not _CATEGORY.match(cat)]
-    if bad_cats:
-        problems.append(f"not arXiv categories: {', '.join(bad_cats)} (expected e.g. cs.CL)")
+    cats = _categories(categories, problems=problems)
     profile = InterestProfile(
         description=text,
         keywords=_terms(keywords, what="keyword", problems=problems),
@@ -83,6 +83,23 @@ def build_profile(
     if problems:
         raise ProfileError("; ".join(problems))
     return profile
+
+
+def _categories(values: Iterable[str], *, problems: list[str]) -> tuple[str, ...]:
+    typed = _terms(values, what="category", problems=problems)
+    known = [taxonomy.canonical(code) for code in typed]
+    unknown = [code for code, found in zip(typed, known, strict=True) if found is None]
+    if unknown:
+        problems.append(
+            f"not arXiv categories: {', '.join(map(_with_hint, unknown))}. "
+            f"The valid ones are: {', '.join(taxonomy.all_codes())}"
+        )
+    return tuple(dict.fromkeys(code for code in known if code is not None))
+
+
+def _with_hint(code: str) -> str:
+    hint = taxonomy.suggestion(code)
+    return f"{code} (did you mean {hint}?)" if hint else code
 
 
 def _paper_ids(values: Iterable[str], *, problems: list[str]) -> tuple[str, ...]:

@@ -40,6 +40,21 @@ def due_days(now: datetime, *, hour: int, zone: ZoneInfo, catch_up_days: int) ->
     return [day for day in days if send_time(day, hour=hour, zone=zone) <= now]
 
 
+def next_send_time(
+    after: datetime, *, hour: int, zone: ZoneInfo, weekday: int | None = None
+) -> datetime:
+    """The first send time at or after `after` (weekly: on `weekday`, 0 = Monday): when a
+    subscriber confirmed at `after` is first due, since a digest goes to those confirmed by
+    its send time. A digest then leaves with the next dispatch run, if papers are stored."""
+    local_day = after.astimezone(zone).date()
+    for ahead in range(8):
+        day = local_day + timedelta(days=ahead)
+        at = send_time(day, hour=hour, zone=zone)
+        if at >= after and (weekday is None or day.weekday() == weekday):
+            return at
+    raise AssertionError("a week always holds the weekday")  # pragma: no cover
+
+
 @dataclass
 class DispatchReport:
     queued: dict[date, int] = field(default_factory=dict)

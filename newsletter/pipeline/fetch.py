@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from newsletter.config import Settings
 from newsletter.db.fetch_runs import record_fetch
-from newsletter.db.papers import store_papers
+from newsletter.db.papers import remove_sample_papers, store_papers
 from newsletter.domain import IngestCounts, SkippedItem
 from newsletter.sources import PaperSource, SourceError
 from newsletter.sources.arxiv import ArxivSource
@@ -73,6 +73,8 @@ def ingest(
             record_fetch(session, source=source.name, at=now, error=str(exc))
         raise
     with sessions.begin() as session:
+        if result.papers:  # real papers replace the bundled sample day (pipeline/sample.py)
+            remove_sample_papers(session)
         counts = store_papers(session, result.papers, now=now, undated_on=undated_on)
         counts = replace(counts, skipped=len(result.skipped))
         record_fetch(session, source=source.name, at=now, counts=counts)

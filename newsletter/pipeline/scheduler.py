@@ -11,6 +11,7 @@ closures), reading the runtime `start` installs.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -28,12 +29,14 @@ from newsletter.config import Settings
 from newsletter.db import outbox_claims
 from newsletter.db.papers import count_papers
 from newsletter.delivery import wiring
+from newsletter.domain import SAMPLE_ORIGIN
 from newsletter.matching.embedding import load_embedder
 from newsletter.matching.semantic import Embedder
 from newsletter.metrics import PAPERS_FETCHED
 from newsletter.pipeline.dispatch import dispatch
 from newsletter.pipeline.fetch import build_sources, http_client, ingest
 from newsletter.pipeline.queueing import DigestOptions
+from newsletter.pipeline.sample import load_sample_day
 from newsletter.sources import SourceError
 
 log = logging.getLogger(__name__)
@@ -108,7 +111,43 @@ def reclaim_job() -> None:
 
 def fetch_job(source: str | None) -> None:
     """Fetch `source` ("arxiv", "hf"; None: every configured one) and store the papers."""
+    _fetch(_current(), source)
+
+
+def first_fetch_job() -> None:
+    """A new instance's first fetch, now rather than at the next scheduled hour. In dev,
+    when it fails and the database still holds no papers, load the bundled sample day
+    (see sample.py) so a newcomer without network can still try everything. One attempt
+    per source there, with a short timeout: a newcomer offline should learn it in seconds,
+    not after a minute of backoff (the scheduled fetches retry as always)."""
     runtime = _current()
+    settings = runtime.settings
+    if not settings.is_dev:
+        _fetch(runtime, None)
+        return
+    quick = settings.model_copy(
+        update={"http_retries": 0, "http_timeout_seconds": min(settings.http_timeout_seconds, 10)}
+    )
+    failed = _fetch(dataclasses.replace(runtime, settings=quick), None)
+    if not failed:
+        return
+    now = runtime.clock()
+    loaded = load_sample_day(runtime.sessions, today=now.date(), now=now)
+    if loaded:
+        log.warning(
+            "the first fetch failed (%s) and no papers are stored: loaded %d sample papers "
+            "from %s, dated today and marked as sample data on every page and mail, so the "
+            "service can be tried offline; the first successful fetch replaces them",
+            ", ".join(failed),
+            loaded,
+            SAMPLE_ORIGIN,
+            extra={"event": "sample", "papers": loaded},
+        )
+
+
+def _fetch(runtime: Runtime, source: str | None) -> list[str]:
+    """Fetch and store each source; the names of those that failed (each logged why)."""
+    failed = []
     with http_client(runtime.settings) as client:
         for each in build_sources(
             source,
@@ -120,10 +159,12 @@ def fetch_job(source: str | None) -> None:
                 outcome = ingest(each, sessions=runtime.sessions, day=None, now=runtime.clock())
             except SourceError as exc:
                 log.warning("fetch %s failed: %s", each.name, exc, extra={"event": "fetch"})
+                failed.append(each.name)
                 continue
             log.info("fetched %s: %s", each.name, outcome.counts, extra={"event": "fetch"})
             for kind in ("new", "updated", "unchanged", "skipped"):
                 PAPERS_FETCHED.labels(each.name, kind).inc(getattr(outcome.counts, kind))
+    return failed
 
 
 def start(runtime: Runtime, *, engine: Engine, paused: bool = False) -> BackgroundScheduler:
@@ -152,7 +193,7 @@ def start(runtime: Runtime, *, engine: Engine, paused: bool = False) -> Backgrou
     with runtime.sessions() as session:
         empty = count_papers(session) == 0
     if empty:  # a new instance: fetch now rather than at the next scheduled hour
-        scheduler.add_job(fetch_job, args=[None], id="fetch-first", next_run_time=now,
+        scheduler.add_job(first_fetch_job, id="fetch-first", next_run_time=now,
                           replace_existing=True)  # fmt: skip
     scheduler.start(paused=paused)
     return scheduler

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from newsletter.db.models import SubscriberRow
 from newsletter.db.subscriber_rows import to_profile
 from newsletter.db.subscribers import unsubscribe
-from newsletter.db.subscriptions import claim_confirmation_mail, set_paused
+from newsletter.db.subscriptions import claim_preview_mail, set_paused
 from newsletter.delivery.compose import Digest
 from newsletter.domain import Status
 from newsletter.mail.links import Links, Recipient
@@ -31,9 +31,15 @@ DONE = {  # ?done=... after a change: the message shown, from this list only
     "paused": "The digest is paused. Resume it here whenever you like.",
     "resumed": "The digest is back on.",
     "preview": "A preview of your digest from the latest papers is on its way to your inbox.",
-    "nothing": "Nothing in the latest papers matches your interests, so no preview was sent.",
-    "wait": "A mail went to this address a short while ago; try the preview again later.",
-    "stopped": "This address gets no mail (unsubscribed or bouncing), so no preview was sent.",
+}
+# Outcomes that sent nothing: shown as problems, each saying what to do instead.
+REFUSED = {
+    "nothing": "No preview was sent: nothing in the latest papers matches your interests. "
+    "Try broader keywords or more categories below, save, and ask again.",
+    "wait": "No preview was sent: a mail went to this address a short while ago, and this "
+    "link sends at most one every {minutes} minutes. Try again after {time} (UTC).",
+    "stopped": "No preview was sent: this address gets no mail (unsubscribed or bouncing). "
+    "Subscribe again from the home page to get mail here.",
 }
 
 
@@ -52,6 +58,7 @@ def preferences_page(
     *,
     links: Links,
     default_zone: str,
+    cooldown: timedelta,
     status: int = 200,
     **context: Any,
 ) -> HTMLResponse:
@@ -64,12 +71,22 @@ def preferences_page(
         email=row.email,
         status=row.status,
         base=request.url.path.removesuffix("/delete"),
-        done=DONE.get(request.query_params.get("done", "")),
+        done=DONE.get(key := request.query_params.get("done", "")),
+        refused=_refused(key, row, cooldown),
         feed_url=links.feed(who),
         unsubscribe_url=links.unsubscribe(who),
         **{"values": forms.from_subscriber(row), **context},
     )
     return pages.render("preferences.html", full, status=status)
+
+
+def _refused(key: str, row: SubscriberRow, cooldown: timedelta) -> str | None:
+    message = REFUSED.get(key)
+    if message is None or key != "wait":
+        return message
+    last = row.confirmation_sent_at
+    again = (last + cooldown).strftime("%H:%M") if last else "a while"
+    return message.format(minutes=int(cooldown.total_seconds() // 60), time=again)
 
 
 def mail_preview(
@@ -83,14 +100,15 @@ def mail_preview(
     """Mail the digest the latest papers would make; the DONE key that says what happened.
 
     Never to an address that left or bounces; at most one mail per cooldown, since anyone
-    holding a forwarded digest has this link. Ranks a day of papers: call it off the
-    event loop."""
+    holding a forwarded digest has this link (the confirmation mail the reader answered
+    does not count: the first preview right after confirming goes out). Ranks a day of
+    papers: call it off the event loop."""
     if row.status not in (Status.ACTIVE, Status.PAUSED):
         return "stopped"
     preview = previewer.preview(to_profile(row.profile))
     if preview.day is None or not preview.matches:
         return "nothing"
-    if not claim_confirmation_mail(row, now=now, cooldown=cooldown):
+    if not claim_preview_mail(row, now=now, cooldown=cooldown):
         return "wait"
     digest = Digest(recipient(row), row.email, preview.day, preview.matches)
     mail.later(digest.email, mail.composer.render(digest))

@@ -24,8 +24,9 @@ from newsletter.mail.links import Links
 from newsletter.mail.tokens import Tokens
 from newsletter.matching.semantic import Embedder
 from newsletter.resources import resource_dir
-from newsletter.web import errors
+from newsletter.web import docs, errors
 from newsletter.web.context import Limiters, Mail, WebLimits
+from newsletter.web.head import HeadAsGet
 from newsletter.web.pages import Site
 from newsletter.web.preview import Previewer
 from newsletter.web.routes import ROUTERS, dev_mail
@@ -52,7 +53,8 @@ def create_app(
     csrf = Csrf(secret, https=settings.base_url.startswith("https://"), clock=clock)
     templates = Jinja2Templates(directory=resource_dir("templates"))
 
-    app = FastAPI(title="newsletter", version=__version__)
+    # The explorers are served by `docs` with local assets, not FastAPI's CDN pages.
+    app = FastAPI(title="newsletter", version=__version__, docs_url=None, redoc_url=None)
     state = app.state  # read back, typed, by the dependencies in `deps`
     state.settings, state.sessions, state.clock = settings, sessions, clock
     state.links = links
@@ -63,10 +65,12 @@ def create_app(
     state.scheduler_alive = scheduler_alive
 
     app.add_middleware(SecurityMiddleware, csrf=csrf, max_body=limits.max_body_bytes)
+    app.add_middleware(HeadAsGet)
     app.mount("/static", StaticFiles(directory=resource_dir("static")), name="static")
     if settings.uses_mail_sink:
         app.include_router(dev_mail.router)
     for router in ROUTERS:
         app.include_router(router)
+    docs.install(app)
     errors.install(app)
     return app

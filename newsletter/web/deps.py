@@ -46,6 +46,13 @@ MAX_FIELDS = 200  # a form has ~20 fields and a dozen category boxes
 MAX_PART = 16_000
 MAX_TOKEN_LENGTH = 400
 TOO_MANY = "Please wait a while and try again."
+# The way back from a dead link: the subscribe form mails a subscribed address its links
+# (and a confirmation link to anyone else), without saying which it did.
+FRESH_LINK_HOW = (
+    "To get a fresh one, enter your address on the home page: we mail you a link to your "
+    "preferences if you are subscribed, or a new confirmation link if not."
+)
+FRESH_LINK = [("Get a fresh link from the home page", "/")]
 
 
 # The pieces built once per app (see `create_app`), read back typed.
@@ -224,19 +231,24 @@ class LinkOpener:
         """The subscriber a link is for, or PageError: tampered, expired, for another
         purpose, or revoked (the subscriber is gone or its token key was replaced)."""
         if len(token) > MAX_TOKEN_LENGTH:
-            raise PageError(400, "This link is not valid", "The link is too long.")
+            raise PageError(400, "This link is not valid", "The link is too long.", FRESH_LINK)
         try:
             claims = self.tokens.read(purpose, token)
         except TokenError as exc:
             raise PageError(
-                400, "This link does not work", f"Sorry, {exc}. Links are only valid as mailed."
+                400,
+                "This link does not work",
+                f"Sorry, {exc}. Links work only as mailed. {FRESH_LINK_HOW}",
+                FRESH_LINK,
             ) from None
         row = get(self.session, claims.subscriber_id)
         if row is None or row.token_key != claims.token_key:
             raise PageError(
                 404,
                 "This link no longer works",
-                "The subscription it belongs to was deleted, or its links were replaced.",
+                "The subscription it belongs to was deleted, or its links were replaced. "
+                + FRESH_LINK_HOW,
+                FRESH_LINK,
             )
         return Opened(row, claims)
 

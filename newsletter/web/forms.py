@@ -15,23 +15,10 @@ from dataclasses import dataclass, field, fields
 from newsletter.db.models import SubscriberRow
 from newsletter.db.subscriber_rows import to_profile
 from newsletter.domain import CategoryMode, Frequency, InterestProfile, Schedule
+from newsletter.matching import taxonomy
 from newsletter.matching.profile import ProfileError, build_profile
 from newsletter.subscribers.addresses import AddressError, normalise_address
 
-COMMON_CATEGORIES = (
-    ("cs.AI", "Artificial Intelligence"),
-    ("cs.CL", "Computation and Language"),
-    ("cs.LG", "Machine Learning"),
-    ("cs.CV", "Computer Vision"),
-    ("cs.IR", "Information Retrieval"),
-    ("cs.RO", "Robotics"),
-    ("cs.NE", "Neural and Evolutionary Computing"),
-    ("cs.CR", "Cryptography and Security"),
-    ("cs.SE", "Software Engineering"),
-    ("cs.HC", "Human-Computer Interaction"),
-    ("stat.ML", "Machine Learning (Statistics)"),
-    ("eess.AS", "Audio and Speech Processing"),
-)
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 # Characters a person may type into each field. The profile checks its own limits too;
@@ -122,7 +109,7 @@ def from_form(form: Mapping[str, str], categories: Sequence[str]) -> FormValues:
 
 def from_subscriber(row: SubscriberRow) -> FormValues:
     profile = to_profile(row.profile)
-    known = {code for code, _ in COMMON_CATEGORIES}
+    known = taxonomy.names()  # each has a box in the picker; anything else is typed
     return FormValues(
         email=row.email,
         description=profile.description,

@@ -14,6 +14,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
+from newsletter.matching import taxonomy
 from newsletter.web import forms
 from newsletter.web.security import CSRF_FIELD, NONCE_KEY, Csrf
 
@@ -51,7 +52,8 @@ class Pages:
         status: int = 200,
         links: Sequence[tuple[str, str]] = (),
     ) -> HTMLResponse:
-        context = {"title": title, "message": message, "links": links}
+        # An error looks like one (and is announced as one); a success like a success.
+        context = {"title": title, "message": message, "links": links, "error": status >= 400}
         return self.render("notice.html", context, status=status)
 
 
@@ -70,7 +72,7 @@ def form_context(default_zone: str, **context: Any) -> dict[str, Any]:
         "problems": {},
         "labels": forms.LABELS,
         "zones": forms.time_zones(),
-        "categories": forms.COMMON_CATEGORIES,
+        "category_groups": taxonomy.groups(),
         "weekdays": forms.WEEKDAYS,
         "default_zone": default_zone,
         "manage": False,

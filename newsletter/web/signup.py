@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
@@ -16,9 +17,15 @@ from sqlalchemy.orm import Session
 from newsletter.db.models import SubscriberRow
 from newsletter.db.papers import list_papers
 from newsletter.db.subscriptions import claim_confirmation_mail, confirm, request_subscription
-from newsletter.domain import Status
-from newsletter.mail.render import RenderedEmail, render_confirmation, render_manage_link
+from newsletter.domain import SAMPLE_ORIGIN, Frequency, Status, is_sample
+from newsletter.mail.render import (
+    RenderedEmail,
+    long_date,
+    render_confirmation,
+    render_manage_link,
+)
 from newsletter.mail.render import render_welcome as welcome_mail
+from newsletter.pipeline.dispatch import next_send_time
 from newsletter.web import forms
 from newsletter.web.account import recipient
 from newsletter.web.context import OutgoingMail
@@ -39,7 +46,11 @@ def index_page(
     """The home page: the subscribe form (as typed, with its problems or a preview, when
     `context` says so) and the latest papers."""
     papers = list_papers(session, limit=LATEST_PAPERS)
-    full = form_context(default_zone, papers=papers, **context)
+    preview = context.get("preview")
+    shown = [*papers, *(match.paper for match in preview.matches)] if preview else papers
+    # The bundled sample day (pipeline/sample.py) is never passed off as real papers.
+    sample = SAMPLE_ORIGIN if any(map(is_sample, shown)) else None
+    full = form_context(default_zone, papers=papers, sample_origin=sample, **context)
     return pages.render("index.html", full, status=status)
 
 
@@ -98,17 +109,49 @@ def confirm_and_welcome(row: SubscriberRow, *, now: datetime, mail: OutgoingMail
     mail.later(row.email, welcome)
 
 
-def confirmed_page(pages: Pages, row: SubscriberRow, preferences_url: str) -> HTMLResponse:
-    """After a confirmation link was used: subscribed, or (410) the subscription ended."""
+def confirmed_page(
+    pages: Pages,
+    row: SubscriberRow,
+    preferences_url: str,
+    *,
+    now: datetime,
+    default_zone: str,
+) -> HTMLResponse:
+    """After a confirmation link was used: subscribed (when the first digest comes, and a
+    button that mails one of the latest papers now), or (410) the subscription ended."""
     if row.status in (Status.ACTIVE, Status.PAUSED):
-        return pages.notice(
-            "You are subscribed",
-            "Your address is confirmed. The digest arrives from the next announcement of "
-            "new papers; a welcome mail has the link to your preferences.",
-            links=[("Your preferences", preferences_url)],
-        )
+        context = {
+            "paused": row.status == Status.PAUSED,
+            "when": _next_digest(row, now=now, default_zone=default_zone),
+            "preferences_url": preferences_url,
+            # The manage pages take the link's token in their path, as the routes see it.
+            "manage": "/preferences/" + preferences_url.rsplit("/", 1)[-1],
+        }
+        return pages.render("subscribed.html", context)
     raise PageError(
         410,
         "This confirmation link is no longer valid",
         "The subscription it confirmed has ended. Subscribe again from the home page.",
+        [("Subscribe again from the home page", "/")],
     )
+
+
+def _next_digest(row: SubscriberRow, *, now: datetime, default_zone: str) -> str:
+    """When the digest comes next, in the subscriber's own words and zone: "today at
+    07:00 (Europe/Paris)", "tomorrow, …", or a weekday and date."""
+    zone_name = row.timezone or default_zone
+    zone = ZoneInfo(zone_name)
+    weekly = row.frequency == Frequency.WEEKLY.value
+    start = max(now, row.active_since or row.confirmed_at or now)
+    at = next_send_time(
+        start, hour=row.send_hour, zone=zone, weekday=row.send_weekday if weekly else None
+    )
+    today = now.astimezone(zone).date()
+    day = at.date()
+    if day == today:
+        label = "today"
+    elif day == today + timedelta(days=1):
+        label = f"tomorrow, {long_date(day)}"
+    else:
+        label = long_date(day)
+    return f"{label} at {at:%H:%M} ({zone_name})"

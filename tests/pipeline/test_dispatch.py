@@ -18,7 +18,7 @@ from newsletter.db.papers import store_papers
 from newsletter.db.subscriptions import set_paused
 from newsletter.domain import InterestProfile
 from newsletter.pipeline.dispatch import dispatch as run_dispatch
-from newsletter.pipeline.dispatch import due_days, send_time
+from newsletter.pipeline.dispatch import due_days, next_send_time, send_time
 from newsletter.pipeline.queueing import DigestOptions
 from tests.support.factories import arxiv_paper
 
@@ -226,3 +226,18 @@ def test_two_schedulers_never_queue_twice(postgres_url: str) -> None:
     assert found
     assert max(found.values()) == 1
     engine.dispose()
+
+
+def test_next_send_time_is_what_a_new_subscriber_is_first_due() -> None:
+    paris = ZoneInfo("Europe/Paris")
+    before = datetime(2026, 12, 1, 5, 0, tzinfo=UTC)  # 06:00 in Paris
+    after = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)  # 09:00 in Paris
+    assert next_send_time(before, hour=7, zone=paris) == datetime(2026, 12, 1, 7, tzinfo=paris)
+    assert next_send_time(after, hour=7, zone=paris) == datetime(2026, 12, 2, 7, tzinfo=paris)
+    # Weekly on Monday (0): from Tuesday 1 December 2026, the next Monday.
+    assert next_send_time(after, hour=7, zone=paris, weekday=0) == datetime(
+        2026, 12, 7, 7, tzinfo=paris
+    )
+    # Confirmed exactly at the send time: that digest is due (confirmed by its send time).
+    at_seven = datetime(2026, 12, 1, 7, tzinfo=paris)
+    assert next_send_time(at_seven, hour=7, zone=paris) == at_seven

@@ -7,10 +7,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends
 from fastapi.responses import HTMLResponse
+from sqlalchemy.orm import Session
 
 from newsletter.db.papers import papers_by_id
 from newsletter.db.subscriptions import record_feedback
-from newsletter.web.deps import DbSession, FeedbackRow, PagesDep, csrf_form
+from newsletter.web.account import recipient
+from newsletter.web.deps import DbSession, FeedbackRow, LinksDep, PagesDep, csrf_form
 from newsletter.web.feedback import feedback_target
 
 router = APIRouter(include_in_schema=False)
@@ -31,10 +33,9 @@ def feedback_page(
     target: Vote, _link: FeedbackRow, session: DbSession, pages: PagesDep
 ) -> HTMLResponse:
     paper_id, more = target
-    found = papers_by_id(session, [paper_id]).get(paper_id)
     path = pages.request.url.path
     context = {
-        "title": found.title if found else paper_id,
+        "title": _title(session, paper_id),
         "more": more,
         "path": path,
         # Built from the checked values, not echoed from the request.
@@ -46,10 +47,20 @@ def feedback_page(
 @router.post(
     "/feedback/{token}", response_class=HTMLResponse, dependencies=[Depends(_feedback_form)]
 )
-def feedback(target: Vote, row: FeedbackRow, pages: PagesDep) -> HTMLResponse:
+def feedback(
+    target: Vote, row: FeedbackRow, session: DbSession, pages: PagesDep, links: LinksDep
+) -> HTMLResponse:
     paper_id, more = target
     record_feedback(row, paper_id=paper_id, more=more)
     what = "more" if more else "fewer"
     return pages.notice(
-        "Thanks, noted", f"From the next digest on you will get {what} papers like {paper_id}."
+        "Thanks, noted",
+        f"From the next digest on you will get {what} papers like “{_title(session, paper_id)}”.",
+        links=[("Your preferences", links.preferences(recipient(row)))],
     )
+
+
+def _title(session: Session, paper_id: str) -> str:
+    # The paper is named as a person knows it; its id only if it is not stored (any more).
+    found = papers_by_id(session, [paper_id]).get(paper_id)
+    return found.title if found else paper_id

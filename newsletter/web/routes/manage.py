@@ -32,9 +32,12 @@ router = APIRouter(include_in_schema=False)
 
 @router.get("/preferences/{token}", response_class=HTMLResponse)
 def preferences(
-    row: PreferencesRow, pages: PagesDep, links: LinksDep, settings: SettingsDep
+    row: PreferencesRow, pages: PagesDep, links: LinksDep, settings: SettingsDep, limits: LimitsDep
 ) -> HTMLResponse:
-    return preferences_page(pages, row, links=links, default_zone=settings.timezone)
+    cooldown = limits.confirmation_cooldown
+    return preferences_page(
+        pages, row, links=links, default_zone=settings.timezone, cooldown=cooldown
+    )
 
 
 @router.post("/preferences/{token}", response_class=HTMLResponse)
@@ -45,14 +48,21 @@ def save(
     pages: PagesDep,
     links: LinksDep,
     settings: SettingsDep,
+    limits: LimitsDep,
 ) -> Response:
     zone = settings.timezone
     try:
         checked = forms.check(values, need_email=False, default_timezone=zone)
     except forms.FormError as exc:
-        problems = exc.problems
         return preferences_page(
-            pages, row, links=links, default_zone=zone, status=422, values=values, problems=problems
+            pages,
+            row,
+            links=links,
+            default_zone=zone,
+            cooldown=limits.confirmation_cooldown,
+            status=422,
+            values=values,
+            problems=exc.problems,
         )
     update_preferences(row, profile=checked.profile, schedule=checked.schedule)
     return back_to(token, "saved")
@@ -105,4 +115,5 @@ def delete(row: PreferencesRow, session: DbSession, pages: PagesDep) -> HTMLResp
         "Everything is deleted",
         "Your address, interests and digest history are gone, and every link in the "
         "mails you received stops working. Subscribe again any time.",
+        links=[("Subscribe again from the home page", "/")],
     )

@@ -98,9 +98,12 @@ def subscribe(
 
 
 @router.get("/confirm/{token}", response_class=HTMLResponse)
-def confirm_page(row: ConfirmRow, pages: PagesDep, links: LinksDep) -> HTMLResponse:
+def confirm_page(
+    row: ConfirmRow, pages: PagesDep, links: LinksDep, now: NowDep, settings: SettingsDep
+) -> HTMLResponse:
     if row.status != Status.PENDING:
-        return confirmed_page(pages, row, links.preferences(recipient(row)))
+        preferences = links.preferences(recipient(row))
+        return confirmed_page(pages, row, preferences, now=now, default_zone=settings.timezone)
     action = pages.request.url.path
     context = {"email": row.email, "profile": to_profile(row.profile), "action": action}
     return pages.render("confirm.html", context)
@@ -108,7 +111,13 @@ def confirm_page(row: ConfirmRow, pages: PagesDep, links: LinksDep) -> HTMLRespo
 
 @router.post("/confirm/{token}", response_class=HTMLResponse, dependencies=[RequireCsrf])
 def confirm_post(
-    row: ConfirmRow, pages: PagesDep, links: LinksDep, now: NowDep, mail: MailDep
+    row: ConfirmRow,
+    pages: PagesDep,
+    links: LinksDep,
+    now: NowDep,
+    mail: MailDep,
+    settings: SettingsDep,
 ) -> HTMLResponse:
     confirm_and_welcome(row, now=now, mail=mail)
-    return confirmed_page(pages, row, links.preferences(recipient(row)))
+    preferences = links.preferences(recipient(row))
+    return confirmed_page(pages, row, preferences, now=now, default_zone=settings.timezone)

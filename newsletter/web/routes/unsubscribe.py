@@ -12,9 +12,10 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 from starlette.datastructures import FormData
 
-from newsletter.web.account import leave
+from newsletter.web.account import leave, recipient
 from newsletter.web.deps import (
     DbSession,
+    LinksDep,
     NowDep,
     PagesDep,
     UnsubscribeRow,
@@ -46,14 +47,25 @@ def unsubscribe_page(row: UnsubscribeRow, pages: PagesDep) -> HTMLResponse:
 
 @router.post("/unsubscribe/{token}", response_class=HTMLResponse)
 def unsubscribe_post(
-    form: UnsubscribeForm, row: UnsubscribeRow, session: DbSession, now: NowDep, pages: PagesDep
+    form: UnsubscribeForm,
+    row: UnsubscribeRow,
+    session: DbSession,
+    now: NowDep,
+    pages: PagesDep,
+    links: LinksDep,
 ) -> HTMLResponse:
     pause = form.get("List-Unsubscribe") != ONE_CLICK and form.get("action") == "pause"
     if leave(session, row, pause=pause, now=now):
-        return pages.notice("The digest is paused", "Resume it from your preferences.")
+        preferences = links.preferences(recipient(row))
+        return pages.notice(
+            "The digest is paused",
+            "Resume it from your preferences.",
+            links=[("Your preferences", preferences)],
+        )
     # 200 with a page, never a redirect: one-click clients do not follow them.
     return pages.notice(
         "You are unsubscribed",
         "No more digests will be sent to this address. Changed your mind? Subscribe "
         "again from the home page.",
+        links=[("Subscribe again from the home page", "/")],
     )
