@@ -70,7 +70,7 @@ def test_semantic_by_default(env: dict[str, str], data_dir: Path) -> None:
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     rows = json.loads(result.stdout)
-    assert any("close in meaning" in line for row in rows for line in row["why"])
+    assert any(line.startswith("close to your interest") for row in rows for line in row["why"])
 
 
 def test_table_output(env: dict[str, str], data_dir: Path) -> None:
