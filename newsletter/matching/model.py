@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-Matrix = NDArray[np.float64]
+Matrix = NDArray[np.floating]
 
 TEXT_FEATURES = ("z_sem", "log_sem", "log_lex", "kw_title")
 LIKED_FEATURES = ("z_sem", "log_sem", "log_lex")
@@ -55,7 +55,7 @@ def zscore(values: Matrix) -> Matrix:
     """Row-wise z-score among the day's papers (a constant row scores 0)."""
     mean = values.mean(axis=1, keepdims=True)
     std = values.std(axis=1, keepdims=True)
-    return np.asarray((values - mean) / np.where(std > 1e-9, std, 1.0), np.float64)
+    return np.asarray((values - mean) / np.where(std > 1e-9, std, 1.0), values.dtype)
 
 
 def features(sem: Matrix | None, lex: Matrix, kw_title: Matrix | None = None) -> dict[str, Matrix]:
@@ -64,7 +64,7 @@ def features(sem: Matrix | None, lex: Matrix, kw_title: Matrix | None = None) ->
     if sem is not None:
         out["z_sem"] = zscore(sem)
         out["log_sem"] = np.log(np.maximum(sem, SEM_FLOOR))
-    out["kw_title"] = np.zeros_like(lex) if kw_title is None else kw_title.astype(np.float64)
+    out["kw_title"] = np.zeros_like(lex) if kw_title is None else kw_title.astype(lex.dtype)
     return out
 
 

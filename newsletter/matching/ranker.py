@@ -90,14 +90,14 @@ class Signals:
     channel a profile lacks are NaN. What the model turns into P(relevant), and what
     `benchmarks/ranking.py --fit` fits the model's weights on."""
 
-    text_sem: NDArray[np.float64] | None  # mean facet cosine (None without an embedder)
-    text_lex: NDArray[np.float64]  # TF-IDF cosine of the profile's words
-    kw_title: NDArray[np.float64]  # one of the keywords is in the title
-    liked_sem: NDArray[np.float64] | None  # best liked paper: mean of cosine and alignment
-    liked_lex: NDArray[np.float64]  # best liked paper: TF-IDF cosine
+    text_sem: NDArray[np.float32] | None  # mean facet cosine (None without an embedder)
+    text_lex: NDArray[np.float32]  # TF-IDF cosine of the profile's words
+    kw_title: NDArray[np.float32]  # one of the keywords is in the title
+    liked_sem: NDArray[np.float32] | None  # best liked paper: mean of cosine and alignment
+    liked_lex: NDArray[np.float32] | None  # best liked paper: TF-IDF cosine (None: no likes)
     has_text: NDArray[np.bool_]  # per profile
     has_liked: NDArray[np.bool_]
-    disliked: NDArray[np.float64] | None  # closest disliked paper's cosine
+    disliked: NDArray[np.float32] | None  # closest disliked paper's cosine
 
 
 @dataclass
@@ -211,37 +211,43 @@ class Ranker:
 
     def _signals(self, profiles: list[InterestProfile]) -> tuple[Signals, list[_Context]]:
         n_profiles, n_papers = len(profiles), len(self.papers)
-        nan = np.full((n_profiles, n_papers), np.nan)
+        shape = (n_profiles, n_papers)
+        semantic = self._semantic_on()
         queries = [profile_features(p) for p in profiles]
-        text_lex = self._lexical.cosine(queries).astype(np.float64)
-        kw_title = np.zeros((n_profiles, n_papers))
+        text_lex = self._lexical.cosine(queries)
+        kw_title = np.zeros(shape, np.float32)
         for row, profile in enumerate(profiles):
             kw_title[row] = self._lexical.title_hits(keyword_features(profile))
         facets = [profile_facets(p) for p in profiles]
         has_text = np.array([bool(q) for q in queries])
         text_sem = None
         vectors_by_row: list[Vectors | None] = [None] * n_profiles
-        if self._semantic_on():
+        if semantic:
             assert self.embedder is not None
             assert self._vectors is not None
             per_profile = facet_vectors(facets, embedder=self.embedder, cache=self.profile_cache)
-            text_sem = nan.copy()
+            text_sem = np.full(shape, np.nan, np.float32)
             for row, fv in enumerate(per_profile):
                 if fv.size:
                     vectors_by_row[row] = fv
                     text_sem[row] = (fv @ self._vectors.T).mean(axis=0)
                     has_text[row] = True
-        liked_sem = nan.copy() if self._semantic_on() else None
-        liked_lex = nan.copy()
-        disliked = nan.copy() if self._semantic_on() else None
-        has_liked = np.zeros(n_profiles, dtype=bool)
+        # Liked and disliked papers are rare in a chunk: their rows exist only when needed.
+        liked_of = [[self._by_id[i] for i in p.seed_papers if i in self._by_id] for p in profiles]
+        has_liked = np.array([bool(liked) for liked in liked_of], dtype=bool)
+        liked_sem = liked_lex = disliked = None
+        if has_liked.any():
+            liked_lex = np.full(shape, np.nan, np.float32)
+            liked_sem = np.full(shape, np.nan, np.float32) if semantic else None
+        if semantic and any(i in self._by_id for p in profiles for i in p.disliked_papers):
+            disliked = np.full(shape, np.nan, np.float32)
         contexts = []
         for row, profile in enumerate(profiles):
-            liked = [self._by_id[i] for i in profile.seed_papers if i in self._by_id]
+            liked = liked_of[row]
             liked_vectors = None
             if liked:
-                has_liked[row] = True
-                lex = self._lexical.cosine([document_terms(p) for p in liked]).astype(np.float64)
+                assert liked_lex is not None
+                lex = self._lexical.cosine([document_terms(p) for p in liked])
                 liked_lex[row] = lex.max(axis=0)
                 if liked_sem is not None:
                     liked_vectors = self._example_vectors(tuple(p.id for p in liked))
@@ -295,8 +301,8 @@ class Ranker:
         w = self.weights
         kind = "lexical" if signals.text_sem is None else w.signals
         n_papers = len(self.papers)
-        p_text = np.zeros((len(profiles), n_papers))
-        p_liked = np.zeros((len(profiles), n_papers))
+        p_text = np.zeros((len(profiles), n_papers), np.float32)
+        p_liked = np.zeros((len(profiles), n_papers), np.float32)
         rows = np.flatnonzero(signals.has_text)
         if rows.size:
             sem = None if kind == "lexical" else signals.text_sem[rows]  # type: ignore[index]
@@ -304,7 +310,7 @@ class Ranker:
             inputs = features(sem, lex, signals.kw_title[rows])
             p_text[rows] = sigmoid(TEXT[kind].logit(inputs))
         rows = np.flatnonzero(signals.has_liked)
-        if rows.size:
+        if rows.size and signals.liked_lex is not None:
             liked_kind = "lexical" if signals.liked_sem is None else w.signals
             sem = None if liked_kind == "lexical" else signals.liked_sem[rows]  # type: ignore[index]
             inputs = features(sem, signals.liked_lex[rows])
