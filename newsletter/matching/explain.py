@@ -1,16 +1,29 @@
-"""Why a paper matched: the words, categories, authors and papers that made it, with the
-character spans the email highlights. Only computed for papers that make a digest. Pure."""
+"""Why a paper matched, in words: the part of the profile it answers (a keyword, the
+interest's description, a liked paper, an author, a category) and the abstract sentence that
+matches best; highlights only for distinctive words and phrases the profile names. Only
+computed for papers that make a digest. Pure."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
 from newsletter.domain import Highlight, Paper
 from newsletter.matching.text import Token, tokens
 
-MAX_TERMS_SHOWN = 6
+MAX_QUOTE = 160  # characters of the quoted sentence
+MAX_NAMED = 2  # keywords named in one reason
+# A word the day's papers share this widely cannot show why *this* paper matched.
+DISTINCTIVE_SHARE = 0.10
+MIN_PAPERS_FOR_SHARE = 20  # below this, a share says little: use GENERIC_WORDS alone
+# Words of research prose that match everywhere: never highlighted or named, whatever the day.
+GENERIC_WORDS = frozenset(
+    """model modeling modelling method approach result paper propose proposed task data
+    performance study new show time large language learning system framework problem work
+    fine tuned tuning based use using novel improve improved state art
+    """.split()  # noqa: SIM905
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,24 +32,29 @@ class Explanation:
     highlights: tuple[Highlight, ...]
 
 
-def term_matches(paper: Paper, features: Mapping[str, float]) -> tuple[list[str], list[Highlight]]:
-    """The paper's own words for each query feature it contains (heaviest feature first,
-    one surface form per feature: "markets" and "market" are one match) and their spans."""
-    surfaces: dict[str, str] = {}
+def is_distinctive(feature: str, share: float | None) -> bool:
+    """A phrase always is; a single word when it is not generic and (on a day big enough to
+    tell) not shared by more than DISTINCTIVE_SHARE of the day's papers."""
+    if " " in feature:
+        return True
+    if feature in GENERIC_WORDS or feature.rstrip("s") in GENERIC_WORDS:
+        return False
+    return share is None or share <= DISTINCTIVE_SHARE
+
+
+def term_matches(paper: Paper, features: Collection[str]) -> tuple[list[str], list[Highlight]]:
+    """The features (stems or phrases) found in the paper, in the order given, and the spans
+    of their occurrences (a phrase's words are not repeated as separate matches)."""
+    found: list[str] = []
     spans: list[Highlight] = []
     for field, text in (("title", paper.title), ("abstract", paper.abstract)):
         words, positions = _word_index(text)
-        for feature, weight in features.items():
-            if weight <= 0:
-                continue
-            for first, last in _occurrences(words, positions, feature.split(" ")):
-                spans.append(Highlight(field, first.start, last.end))
-                surfaces.setdefault(feature, text[first.start : last.end].casefold())
-    # A phrase's words are not repeated as separate matches.
-    covered = {word for feature in surfaces if " " in feature for word in feature.split(" ")}
-    shown = [f for f in surfaces if " " in f or f not in covered]
-    shown.sort(key=lambda f: (-features[f], surfaces[f]))
-    return [surfaces[f] for f in shown[:MAX_TERMS_SHOWN]], _merge(spans)
+        for feature in features:
+            hits = _occurrences(words, positions, feature.split(" "))
+            if hits and feature not in found:
+                found.append(feature)
+            spans.extend(Highlight(field, first.start, last.end) for first, last in hits)
+    return found, _merge(spans)
 
 
 @lru_cache(maxsize=4096)
@@ -74,27 +92,63 @@ def _merge(spans: list[Highlight]) -> list[Highlight]:
     return merged
 
 
+def shorten(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rsplit(" ", 1)[0] + "…"
+
+
+@dataclass(frozen=True)
+class Reasons:
+    """What the ranker knows about one (profile, paper) match, for `explain`."""
+
+    keywords: tuple[str, ...] = ()  # the profile's keywords as written, with their features
+    keyword_features: tuple[str, ...] = ()
+    closest_facet: str | None = None  # the profile text closest in meaning, if any
+    closest_is_keyword: bool = False
+    interest: str | None = None  # the description (named when nothing closer is known)
+    liked: Paper | None = None  # the liked paper it is like, when that channel decided
+    authors: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+    sentence: str | None = None  # the best-matching sentence of the abstract
+
+
 def explain(
     paper: Paper,
+    reasons: Reasons,
     *,
-    features: Mapping[str, float],
-    similarity: float | None,
-    interest: str,
-    liked: Paper | None,
-    categories: list[str],
-    authors: list[str],
+    features: Collection[str],
+    share: Callable[[str], float | None],
 ) -> Explanation:
+    """Reasons in words, at most four short lines, and highlights of distinctive matches.
+
+    `features` are the profile's terms (stems, phrases); `share(feature)` is the fraction of
+    the day's papers containing it (None when the day is too small to say). The reader's own
+    keywords count unless generic; words of the description only when distinctive."""
+    chosen = set(reasons.keyword_features)
+    distinctive = [f for f in features if is_distinctive(f, None if f in chosen else share(f))]
+    found, highlights = term_matches(paper, distinctive)
     why: list[str] = []
-    terms, highlights = term_matches(paper, features)
-    if terms:
-        why.append("mentions " + ", ".join(f'"{term}"' for term in terms))
-    if liked is not None:
-        why.append(f'similar to a paper you liked: "{liked.title}"')
-    if categories:
-        why.append("in " + ", ".join(categories))
-    if authors:
-        why.append("by " + ", ".join(authors))
-    if similarity is not None and (similarity >= 0.3 or not why):
-        shown = interest if len(interest) <= 80 else interest[:77] + "…"
-        why.append(f'close in meaning to "{shown}" (similarity {similarity:.2f})')
-    return Explanation(why=tuple(why), highlights=tuple(highlights))
+    if reasons.authors:
+        why.append("by " + ", ".join(reasons.authors) + " (an author you follow)")
+    if reasons.liked is not None:
+        why.append(f'like a paper you liked: "{shorten(reasons.liked.title, 90)}"')
+    else:
+        named = [
+            kw
+            for kw, feature in zip(reasons.keywords, reasons.keyword_features, strict=True)
+            if feature in found
+        ][:MAX_NAMED]
+        if named:
+            why.append("your keyword " + ", ".join(f'"{kw}"' for kw in named))
+        elif reasons.closest_facet:
+            what = "keyword" if reasons.closest_is_keyword else "interest"
+            why.append(f'close to your {what} "{shorten(reasons.closest_facet, 80)}"')
+        elif reasons.interest:
+            terms = [f for f in found if f not in reasons.keyword_features][:MAX_NAMED]
+            words = " (" + ", ".join(f'"{t}"' for t in terms) + ")" if terms else ""
+            why.append(f'matches your interest "{shorten(reasons.interest, 80)}"{words}')
+    if reasons.categories:
+        why.append("in " + ", ".join(reasons.categories) + " (a category you chose)")
+    if reasons.sentence:
+        why.append(f'it says: "{shorten(reasons.sentence, MAX_QUOTE)}"')
+    return Explanation(why=tuple(why[:4]), highlights=tuple(highlights))

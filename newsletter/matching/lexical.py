@@ -49,6 +49,29 @@ def query_terms(profile: InterestProfile, *, example_terms: Iterable[str] = ()) 
     return weights
 
 
+def profile_features(profile: InterestProfile) -> dict[str, float]:
+    """The profile's own words as a TF-IDF query: each stem of the description and keywords
+    and each multi-word keyword as a phrase, all weight 1 (the idf weighs them; on the
+    development set flat weights ranked as well as favouring keywords: benchmarks/ranking.py)."""
+    return dict.fromkeys(query_terms(profile), 1.0)
+
+
+def keyword_features(profile: InterestProfile) -> list[str]:
+    """One feature per keyword: its stem, or its stems as a phrase."""
+    found = []
+    for keyword in profile.keywords:
+        stems = content_stems(keyword)
+        if stems:
+            found.append(phrase_key(stems))
+    return list(dict.fromkeys(found))
+
+
+def document_terms(paper: Paper) -> dict[str, float]:
+    """A whole paper as a query (a liked paper): its stems, sublinear tf weights."""
+    counts = Counter(content_stems(paper.title) + content_stems(paper.abstract))
+    return {stem: 1.0 + float(np.log(n)) for stem, n in counts.items()}
+
+
 def _saturate(tf: NDArray[np.float64], idf: float) -> NDArray[np.float64]:
     return np.asarray(idf * tf * (K1 + 1) / (tf + K1))
 
@@ -59,8 +82,14 @@ def _idf(df: NDArray[np.float64] | float, n: int) -> NDArray[np.float64]:
 
 @dataclass
 class LexicalIndex:
-    """BM25F weights of the day's papers. Every stem is a feature from the start; a phrase
-    becomes one when a profile first asks for it, found through positional postings."""
+    """BM25F and TF-IDF weights of the day's papers. Every stem is a feature from the start;
+    a phrase becomes one when a profile first asks for it, found through positional postings.
+
+    TF-IDF (sublinear tf, smoothed idf, papers L2-normalised over their stems) gives the cosine
+    the ranker uses; it is the lexical evidence that measured best on both labelled sets
+    (BM25F, kept for `scores`, ranks liked-paper queries far worse: benchmarks/ranking.py).
+    A feature's title hits are kept too: the user's own keyword in a title is strong evidence.
+    """
 
     papers: Sequence[Paper]
     _rows: dict[str, int] = field(default_factory=dict, init=False)
@@ -71,6 +100,12 @@ class LexicalIndex:
     _norms: dict[str, NDArray[np.float64]] = field(init=False)
     _blocks: list[sp.csr_matrix] = field(default_factory=list, init=False)
     _matrix: sp.csr_matrix | None = field(default=None, init=False)
+    _tfidf_blocks: list[sp.csr_matrix] = field(default_factory=list, init=False)
+    _tfidf: sp.csr_matrix | None = field(default=None, init=False)
+    _title_blocks: list[sp.csr_matrix] = field(default_factory=list, init=False)
+    _titles: sp.csr_matrix | None = field(default=None, init=False)
+    _tfidf_idf: list[float] = field(default_factory=list, init=False)  # per row
+    _paper_norms: NDArray[np.float64] = field(init=False)
 
     def __post_init__(self) -> None:
         self._positions = []
@@ -94,6 +129,48 @@ class LexicalIndex:
             for name in FIELDS
         }
         self._add_features(sorted(self._holders))
+        squares = np.asarray(self.tfidf.multiply(self.tfidf).sum(axis=0)).ravel()
+        self._paper_norms = np.sqrt(np.where(squares > 0, squares, 1.0))
+
+    def df(self, feature: str) -> int:
+        """How many of the day's papers contain `feature` (0 when none or unknown)."""
+        row = self.row(feature)
+        return 0 if row is None else int(self.matrix.indptr[row + 1] - self.matrix.indptr[row])
+
+    @property
+    def tfidf(self) -> sp.csr_matrix:
+        """Features x papers, (1 + ln tf) x smoothed idf (not normalised: see `cosine`)."""
+        if self._tfidf is None or self._tfidf.shape[0] != len(self._rows):
+            if self._tfidf_blocks:
+                self._tfidf = sp.csr_matrix(sp.vstack(self._tfidf_blocks, format="csr"))
+                self._titles = sp.csr_matrix(sp.vstack(self._title_blocks, format="csr"))
+            else:
+                self._tfidf = sp.csr_matrix((0, len(self.papers)), dtype=np.float32)
+                self._titles = self._tfidf
+        return self._tfidf
+
+    def cosine(self, queries: Iterable[Mapping[str, float]]) -> NDArray[np.float32]:
+        """Profiles x papers TF-IDF cosine: each query's weights times idf, L2-normalised,
+        against papers normalised over their stems (phrases add evidence, not length)."""
+        q = self.query_matrix(queries)
+        matrix = self.tfidf
+        if q.nnz:
+            idf = np.asarray(self._tfidf_idf, np.float32)
+            q = sp.csr_matrix(q.multiply(idf[None, :]))
+            norms = np.sqrt(np.asarray(q.multiply(q).sum(axis=1)).ravel())
+            q = sp.csr_matrix(sp.diags(1.0 / np.where(norms > 0, norms, 1.0)) @ q)
+        scores = np.asarray((q @ matrix).toarray()) / self._paper_norms[None, :]
+        return scores.astype(np.float32)
+
+    def title_hits(self, features: Iterable[str]) -> NDArray[np.bool_]:
+        """Papers whose title contains any of `features` (stems or phrases)."""
+        rows = [r for r in (self.row(f) for f in features) if r is not None]
+        found = np.zeros(len(self.papers), dtype=bool)
+        if rows:
+            self.tfidf  # noqa: B018  (stacks the title blocks too)
+            assert self._titles is not None
+            found[self._titles[rows].indices] = True
+        return found
 
     def row(self, feature: str) -> int | None:
         """The matrix row of `feature`, or None when no paper contains it."""
@@ -147,6 +224,9 @@ class LexicalIndex:
         data: list[float] = []
         cols: list[int] = []
         indptr = [0]
+        tfidf: list[float] = []
+        title_cols: list[int] = []
+        title_ptr = [0]
         n = len(self.papers)
         for feature in features:
             counts = self._counts(feature.split(" "))
@@ -163,6 +243,12 @@ class LexicalIndex:
             cols.extend(papers[order].tolist())
             data.extend(_saturate(tf[order], idf).tolist())
             indptr.append(len(cols))
+            raw = np.array([sum(counts[p].values()) for p in papers[order]], dtype=np.float64)
+            smooth = float(np.log((1 + n) / (1 + len(papers))) + 1.0)
+            self._tfidf_idf.append(smooth)
+            tfidf.extend(((1.0 + np.log(np.maximum(raw, 1.0))) * smooth).tolist())
+            title_cols.extend(p for p in papers[order].tolist() if counts[p]["title"])
+            title_ptr.append(len(title_cols))
             self._rows[feature] = len(self._rows)
         if len(indptr) > 1:
             block = sp.csr_matrix(
@@ -170,6 +256,13 @@ class LexicalIndex:
             )
             self._blocks.append(block)
             self._matrix = None
+            shape = (len(indptr) - 1, n)
+            self._tfidf_blocks.append(
+                sp.csr_matrix((np.asarray(tfidf, np.float32), cols, indptr), shape=shape)
+            )
+            ones = np.ones(len(title_cols), np.float32)
+            self._title_blocks.append(sp.csr_matrix((ones, title_cols, title_ptr), shape=shape))
+            self._tfidf = None
 
     def _counts(self, stems: list[str]) -> dict[int, dict[str, int]]:
         """Per paper holding the stem sequence: its occurrences in each field."""

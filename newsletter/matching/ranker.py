@@ -16,17 +16,33 @@ from numpy.typing import NDArray
 
 from newsletter.domain import CategoryMode, InterestProfile, Match, Paper
 from newsletter.matching.exclusions import contains_term, occurrences, paper_text
-from newsletter.matching.explain import Explanation, explain
-from newsletter.matching.lexical import LexicalIndex, query_terms
+from newsletter.matching.explain import (
+    MIN_PAPERS_FOR_SHARE,
+    Explanation,
+    Reasons,
+    explain,
+    term_matches,
+)
+from newsletter.matching.lexical import (
+    LexicalIndex,
+    document_terms,
+    keyword_features,
+    profile_features,
+)
+from newsletter.matching.model import LIKED, TEXT, THRESHOLD, features, sigmoid, zscore
 from newsletter.matching.semantic import (
     Embedder,
     EmbeddingCache,
     MemoryEmbeddingCache,
     Vectors,
+    alignment,
+    facet_vectors,
+    paper_sentences,
     paper_vectors,
     profile_facets,
-    profile_vectors,
+    sentence_vectors,
 )
+from newsletter.matching.text import content_stems
 
 log = logging.getLogger(__name__)
 Key = TypeVar("Key")
@@ -36,14 +52,15 @@ Mask = NDArray[np.bool_]
 
 @dataclass(frozen=True)
 class Weights:
-    """Global constants of the fusion (never per profile), set on the development set."""
+    """Global constants of the ranker (never per profile); the model's weights are in
+    `matching.model`. `min_score` is a probability: P(relevant) a paper needs to be shown."""
 
-    semantic_share: float = 0.6  # of the text relevance; the rest is lexical
-    lexical_scale: float = 8.0  # BM25F evidence saturates as 1 - exp(-score / scale)
-    category_boost: float = 0.05
-    author_boost: float = 0.5  # enough on its own: a followed author's paper is shown
-    dislike_penalty: float = 0.5
-    min_score: float = 0.4  # keeps ~90% of highly relevant papers on the development set
+    min_score: float = THRESHOLD
+    signals: str = "hybrid"  # or "semantic" / "lexical": one part alone (benchmarks)
+    category_logit: float = 0.0  # a boost category: measured no help on the dev set
+    author_probability: float = 0.95  # a followed author's paper is shown
+    category_only_probability: float = 0.6  # a profile of categories alone lists them
+    dislike_logit: float = 1.0  # per z-unit of closeness to a disliked paper (unmeasured)
 
 
 def _followed(authors: tuple[str, ...], followed: tuple[str, ...]) -> list[str]:
@@ -59,8 +76,40 @@ def normalise_name(name: str) -> str:
 
 
 @dataclass
+class Signals:
+    """Raw evidence for a chunk of profiles (rows) and the day's papers (columns); rows of a
+    channel a profile lacks are NaN. What the model turns into P(relevant), and what
+    `benchmarks/ranking.py --fit` fits the model's weights on."""
+
+    text_sem: NDArray[np.float32] | None  # mean facet cosine (None without an embedder)
+    text_lex: NDArray[np.float32]  # TF-IDF cosine of the profile's words
+    kw_title: NDArray[np.float32]  # one of the keywords is in the title
+    liked_sem: NDArray[np.float32] | None  # best liked paper: mean of cosine and alignment
+    liked_lex: NDArray[np.float32] | None  # best liked paper: TF-IDF cosine (None: no likes)
+    has_text: NDArray[np.bool_]  # per profile
+    has_liked: NDArray[np.bool_]
+    disliked: NDArray[np.float32] | None  # closest disliked paper's cosine
+
+
+@dataclass
+class _Context:
+    """What explaining one profile's matches needs from scoring."""
+
+    facets: list[str]
+    facet_vectors: Vectors | None
+    liked: list[Paper]
+    liked_vectors: Vectors | None
+    p_text: NDArray[np.float64]
+    p_liked: NDArray[np.float64]
+
+
+@dataclass
 class Ranker:
     """Ranks `papers` (the day's) for any number of profiles.
+
+    A paper's score is a calibrated P(relevant) (`matching.model`): the same number means the
+    same for a one-word interest and a rich profile, so one global threshold (`min_score`)
+    decides what enters a digest, and a quiet day gives a short digest.
 
     `known_papers` lets seed and disliked ids outside the day's papers be used as examples.
     Paper vectors go through `cache`; profile vectors through `profile_cache` when one is
@@ -92,6 +141,7 @@ class Ranker:
         self._by_id = {p.id: p for p in [*self.known_papers, *self.papers]}
         self._row = {p.id: index for index, p in enumerate(self.papers)}
         self._examples: dict[str, Vectors] = {}
+        self._sentences: list[Vectors] | None = None
         self._holders: dict[str, dict[str, list[int]]] = {"category": {}, "author": {}}
         for index, paper in enumerate(self.papers):
             for category in dict.fromkeys(paper.categories):
@@ -99,7 +149,7 @@ class Ranker:
             for name in dict.fromkeys(map(normalise_name, paper.authors)):
                 self._holders["author"].setdefault(name, []).append(index)
         self._vectors = None
-        if self.embedder is not None and self.papers:
+        if self.embedder is not None and self.papers and self.weights.signals != "lexical":
             self._vectors = paper_vectors(self.papers, embedder=self.embedder, cache=self.cache)
 
     def rank(self, profile: InterestProfile, *, limit: int = 10) -> list[Match]:
@@ -118,74 +168,170 @@ class Ranker:
         iterator = iter(profiles)
         while chunk := list(islice(iterator, chunk_size)):
             batch = [profile for _, profile in chunk]
-            queries = [self._query(profile) for profile in batch]
-            scores, allowed, similarity = self._score(batch, queries)
+            signals, contexts = self._signals(batch)
+            scores, allowed = self._score(batch, signals, contexts)
             for row, (key, profile) in enumerate(chunk):
                 picks = self._select(scores[row], allowed[row], limit)
                 yield (
                     key,
                     [
                         self._match(
-                            profile,
-                            queries[row],
-                            int(i),
-                            float(scores[row, i]),
-                            None if similarity is None else float(similarity[row, i]),
-                            explain_matches,
+                            profile, contexts[row], int(i), float(scores[row, i]), explain_matches
                         )
                         for i in picks
                     ],
                 )
 
-    def _query(self, profile: InterestProfile) -> dict[str, float]:
-        liked = [self._by_id[i] for i in profile.seed_papers if i in self._by_id]
-        terms = [t for paper in liked for t in self._lexical.distinctive_terms(paper)]
-        return query_terms(profile, example_terms=terms)
+    def signals(self, profiles: Sequence[InterestProfile]) -> Signals:
+        """The raw evidence for `profiles` (for fitting and inspecting the model)."""
+        return self._signals(list(profiles))[0]
 
-    def _score(
-        self, profiles: list[InterestProfile], queries: list[dict[str, float]]
-    ) -> tuple[NDArray[np.float32], Mask, NDArray[np.float32] | None]:
-        w = self.weights
-        raw = self._lexical.scores(self._lexical.query_matrix(queries))
-        text = 1.0 - np.exp(-raw / w.lexical_scale)
-        similarity = self._similarity(profiles) if self._vectors is not None else None
-        if similarity is not None:
-            text = w.semantic_share * np.clip(similarity, 0, None) + (1 - w.semantic_share) * text
-        allowed = np.ones(text.shape, dtype=bool)
+    def probabilities(
+        self, profiles: Sequence[InterestProfile]
+    ) -> tuple[NDArray[np.float32], Mask]:
+        """P(relevant) for every (profile, paper), and whether the hard rules allow it (the
+        threshold is not applied here)."""
+        batch = list(profiles)
+        signals, contexts = self._signals(batch)
+        return self._score(batch, signals, contexts, threshold=False)
+
+    # -- evidence -------------------------------------------------------------------------
+
+    def _semantic_on(self) -> bool:
+        return self._vectors is not None and self.weights.signals != "lexical"
+
+    def _signals(self, profiles: list[InterestProfile]) -> tuple[Signals, list[_Context]]:
+        n_profiles, n_papers = len(profiles), len(self.papers)
+        shape = (n_profiles, n_papers)
+        semantic = self._semantic_on()
+        queries = [profile_features(p) for p in profiles]
+        text_lex = self._lexical.cosine(queries)
+        kw_title = np.zeros(shape, np.float32)
         for row, profile in enumerate(profiles):
-            in_category = self._any(profile.categories, "category")
-            by_author = self._any(profile.authors, "author")
-            # Words that can match, words to embed, or a liked paper that is known; a
-            # stop-word description or an unknown seed id alone must not hide categories.
-            has_text = bool(queries[row]) or (
-                similarity is not None and bool(profile_facets(profile))
+            kw_title[row] = self._lexical.title_hits(keyword_features(profile))
+        facets = [profile_facets(p) for p in profiles]
+        has_text = np.array([bool(q) for q in queries])
+        text_sem = None
+        vectors_by_row: list[Vectors | None] = [None] * n_profiles
+        if semantic:
+            assert self.embedder is not None
+            assert self._vectors is not None
+            per_profile = facet_vectors(facets, embedder=self.embedder, cache=self.profile_cache)
+            text_sem = np.full(shape, np.nan, np.float32)
+            for row, fv in enumerate(per_profile):
+                if fv.size:
+                    vectors_by_row[row] = fv
+                    text_sem[row] = (fv @ self._vectors.T).mean(axis=0)
+                    has_text[row] = True
+        # Liked and disliked papers are rare in a chunk: their rows exist only when needed.
+        liked_of = [[self._by_id[i] for i in p.seed_papers if i in self._by_id] for p in profiles]
+        has_liked = np.array([bool(liked) for liked in liked_of], dtype=bool)
+        liked_sem = liked_lex = disliked = None
+        if has_liked.any():
+            liked_lex = np.full(shape, np.nan, np.float32)
+            liked_sem = np.full(shape, np.nan, np.float32) if semantic else None
+        if semantic and any(i in self._by_id for p in profiles for i in p.disliked_papers):
+            disliked = np.full(shape, np.nan, np.float32)
+        contexts = []
+        for row, profile in enumerate(profiles):
+            liked = liked_of[row]
+            liked_vectors = None
+            if liked:
+                assert liked_lex is not None
+                lex = self._lexical.cosine([document_terms(p) for p in liked])
+                liked_lex[row] = lex.max(axis=0)
+                if liked_sem is not None:
+                    liked_vectors = self._example_vectors(tuple(p.id for p in liked))
+                    assert liked_vectors is not None
+                    liked_sem[row] = self._liked_similarity(liked, liked_vectors)
+            if disliked is not None:
+                vectors = self._example_vectors(profile.disliked_papers)
+                if vectors is not None:
+                    disliked[row] = (vectors @ self._vectors.T).max(axis=0)  # type: ignore[union-attr]
+            empty = np.zeros(n_papers)
+            contexts.append(
+                _Context(facets[row], vectors_by_row[row], liked, liked_vectors, empty, empty)
             )
-            base = text[row] if has_text else 0.5 * in_category
-            text[row] = base + w.category_boost * in_category + w.author_boost * by_author
-            allowed[row] = ~self._any(profile.exclude, "exclude")
-            if profile.category_mode is CategoryMode.FILTER and profile.categories:
-                allowed[row] &= in_category
-        allowed &= text >= w.min_score
-        return np.round(text, 6).astype(np.float32), allowed, similarity
+        signals = Signals(
+            text_sem, text_lex, kw_title, liked_sem, liked_lex, has_text, has_liked, disliked
+        )
+        return signals, contexts
 
-    def _similarity(self, profiles: list[InterestProfile]) -> NDArray[np.float32]:
+    def _liked_similarity(self, liked: list[Paper], liked_vectors: Vectors) -> NDArray[np.float64]:
+        """Per paper, the best liked paper's mean of cosine and sentence alignment."""
         assert self._vectors is not None
         assert self.embedder is not None
-        facets = [profile_facets(p) for p in profiles]
-        vectors = profile_vectors(facets, embedder=self.embedder, cache=self.profile_cache)
-        if vectors.size:
-            sims = np.asarray(vectors @ self._vectors.T, np.float32)
-        else:
-            sims = np.zeros((len(profiles), len(self.papers)), np.float32)
+        cosine = liked_vectors @ self._vectors.T
+        mine = self._paper_sentences()
+        theirs = sentence_vectors(
+            liked, embedder=self.embedder, cache=self.cache, dimensions=self._vectors.shape[1]
+        )
+        aligned = np.array([[alignment(t, m) for m in mine] for t in theirs])
+        return np.asarray(((cosine + aligned) / 2).max(axis=0), np.float64)
+
+    def _paper_sentences(self) -> list[Vectors]:
+        if self._sentences is None:
+            assert self._vectors is not None
+            assert self.embedder is not None
+            self._sentences = sentence_vectors(
+                self.papers, embedder=self.embedder, cache=self.cache,
+                dimensions=self._vectors.shape[1],
+            )  # fmt: skip
+        return self._sentences
+
+    # -- the model ------------------------------------------------------------------------
+
+    def _score(
+        self,
+        profiles: list[InterestProfile],
+        signals: Signals,
+        contexts: list[_Context],
+        *,
+        threshold: bool = True,
+    ) -> tuple[NDArray[np.float32], Mask]:
+        w = self.weights
+        kind = "lexical" if signals.text_sem is None else w.signals
+        n_papers = len(self.papers)
+        p_text = np.zeros((len(profiles), n_papers), np.float32)
+        p_liked = np.zeros((len(profiles), n_papers), np.float32)
+        rows = np.flatnonzero(signals.has_text)
+        if rows.size:
+            sem = None if kind == "lexical" else signals.text_sem[rows]  # type: ignore[index]
+            lex = signals.text_lex[rows]
+            inputs = features(sem, lex, signals.kw_title[rows])
+            p_text[rows] = sigmoid(TEXT[kind].logit(inputs))
+        rows = np.flatnonzero(signals.has_liked)
+        if rows.size and signals.liked_lex is not None:
+            liked_kind = "lexical" if signals.liked_sem is None else w.signals
+            sem = None if liked_kind == "lexical" else signals.liked_sem[rows]  # type: ignore[index]
+            inputs = features(sem, signals.liked_lex[rows])
+            p_liked[rows] = sigmoid(LIKED[liked_kind].logit(inputs))
+        probability = 1.0 - (1.0 - p_text) * (1.0 - p_liked)
+        allowed = np.ones(probability.shape, dtype=bool)
         for row, profile in enumerate(profiles):
-            liked = self._example_vectors(profile.seed_papers)
-            if liked is not None:
-                sims[row] = np.maximum(sims[row], (liked @ self._vectors.T).max(axis=0))
-            disliked = self._example_vectors(profile.disliked_papers)
-            if disliked is not None:
-                closeness = np.clip((disliked @ self._vectors.T).max(axis=0), 0, None)
-                sims[row] -= self.weights.dislike_penalty * closeness
-        return sims
+            contexts[row].p_text, contexts[row].p_liked = p_text[row], p_liked[row]
+            in_category = self._any(profile.categories, "category")
+            by_author = self._any(profile.authors, "author")
+            if signals.has_text[row] or signals.has_liked[row]:
+                logit = np.log(np.clip(probability[row], 1e-9, 1 - 1e-9))
+                logit -= np.log(np.clip(1 - probability[row], 1e-9, 1))
+                logit += w.category_logit * in_category
+                if signals.disliked is not None and not np.isnan(signals.disliked[row]).all():
+                    closeness = zscore(signals.disliked[row][None, :])[0]
+                    logit -= w.dislike_logit * np.clip(closeness, 0, None)
+                base = sigmoid(logit)
+            else:  # categories (and authors) alone
+                base = np.asarray(w.category_only_probability * in_category, np.float64)
+            probability[row] = np.maximum(base, w.author_probability * by_author)
+            allowed[row] = ~self._any(profile.exclude, "exclude")
+            for example in (*profile.seed_papers, *profile.disliked_papers):
+                if example in self._row:  # the reader's own examples are never ranked
+                    allowed[row, self._row[example]] = False
+            if profile.category_mode is CategoryMode.FILTER and profile.categories:
+                allowed[row] &= in_category
+        if threshold:
+            allowed &= probability >= w.min_score
+        return np.round(probability, 6).astype(np.float32), allowed
 
     def _example_vectors(self, ids: tuple[str, ...]) -> Vectors | None:
         """Vectors of the known papers among `ids`: the day's from the index, others read
@@ -250,20 +396,18 @@ class Ranker:
         order = np.lexsort((self._tie_rank[candidates], -scores[candidates]))
         return [int(i) for i in candidates[order[:limit]]]
 
-    def _closest_liked(self, profile: InterestProfile, index: int) -> Paper | None:
-        liked = [self._by_id[i] for i in profile.seed_papers if i in self._by_id]
-        vectors = self._example_vectors(profile.seed_papers)
-        if vectors is None or self._vectors is None:
-            return None
-        return liked[int(np.argmax(vectors @ self._vectors[index]))]
+    # -- explanations ---------------------------------------------------------------------
+
+    def _share(self, feature: str) -> float | None:
+        n = len(self.papers)
+        return None if n < MIN_PAPERS_FOR_SHARE else self._lexical.df(feature) / n
 
     def _match(
         self,
         profile: InterestProfile,
-        features: dict[str, float],
+        context: _Context,
         index: int,
         score: float,
-        similarity: float | None,
         explain_it: bool,
     ) -> Match:
         paper = self.papers[index]
@@ -271,11 +415,79 @@ class Ranker:
         if explain_it:
             explanation = explain(
                 paper,
-                features=features,
-                similarity=similarity,
-                interest=profile.description or "; ".join(profile.keywords),
-                liked=self._closest_liked(profile, index) if similarity is not None else None,
-                categories=[c for c in profile.categories if c in paper.categories],
-                authors=_followed(paper.authors, profile.authors),
+                self._reasons(profile, context, index),
+                features=_shown_features(profile),
+                share=self._share,
             )
         return Match(paper, round(score, 4), explanation.why, explanation.highlights)
+
+    def _reasons(self, profile: InterestProfile, context: _Context, index: int) -> Reasons:
+        paper = self.papers[index]
+        liked_decides = bool(context.liked) and context.p_liked[index] > context.p_text[index]
+        keywords = [k for k in profile.keywords if keyword_features(replace_keywords(k))]
+        closest: str | None = None
+        closest_is_keyword = False
+        sentence: str | None = None
+        target: Vectors | None = None
+        liked: Paper | None = None
+        if liked_decides and context.liked_vectors is not None and self._vectors is not None:
+            best = int(np.argmax(context.liked_vectors @ self._vectors[index]))
+            liked = context.liked[best]
+            target = context.liked_vectors[best : best + 1]
+        elif liked_decides:
+            liked = context.liked[0]
+        elif context.facet_vectors is not None and self._vectors is not None:
+            sims = context.facet_vectors @ self._vectors[index]
+            best = int(np.argmax(sims))
+            closest = context.facets[best]
+            closest_is_keyword = closest in profile.keywords
+            if closest not in profile.keywords and profile.description:
+                closest = profile.description
+            target = context.facet_vectors
+        if target is not None and self.embedder is not None and self._vectors is not None:
+            (rows,) = sentence_vectors(
+                [paper], embedder=self.embedder, cache=self.cache,
+                dimensions=self._vectors.shape[1],
+            )  # fmt: skip
+            texts = paper_sentences(paper)
+            if len(texts) > 1:  # the title is first: quote an abstract sentence
+                sims = (rows[1:] @ target.T).max(axis=1)
+                if not liked_decides:  # prefer a sentence that names the profile's terms
+                    wanted = set(_shown_features(profile))
+                    sims = sims + SENTENCE_TERM_BONUS * np.array(
+                        [
+                            bool(wanted & set(term_matches(paper_of(t), wanted)[0]))
+                            for t in texts[1:]
+                        ]
+                    )
+                sentence = texts[1 + int(np.argmax(sims))]
+        return Reasons(
+            keywords=tuple(keywords),
+            keyword_features=tuple(keyword_features(replace_keywords(k))[0] for k in keywords),
+            closest_facet=closest,
+            closest_is_keyword=closest_is_keyword,
+            interest=profile.description or None,
+            liked=liked,
+            authors=tuple(_followed(paper.authors, profile.authors)),
+            categories=tuple(c for c in profile.categories if c in paper.categories),
+            sentence=sentence,
+        )
+
+
+SENTENCE_TERM_BONUS = 0.1  # cosine added to a sentence holding one of the profile's terms
+
+
+def _shown_features(profile: InterestProfile) -> list[str]:
+    """What may be named and highlighted: each keyword whole (a phrase, not its words apart)
+    and the description's words (explain keeps only the distinctive ones)."""
+    return list(dict.fromkeys([*keyword_features(profile), *content_stems(profile.description)]))
+
+
+def paper_of(sentence: str) -> Paper:
+    """A sentence as a paper's title, to reuse the term matcher."""
+    return Paper(id="sentence", title=sentence, abstract="", sources=())
+
+
+def replace_keywords(keyword: str) -> InterestProfile:
+    """A profile holding one keyword (to reuse the profile-level feature helpers)."""
+    return InterestProfile(keywords=(keyword,))

@@ -1,5 +1,12 @@
 """Sentence-embedding similarity behind a small protocol; paper vectors are cached. Pure:
-the model and the cache's storage are passed in."""
+the model and the cache's storage are passed in.
+
+A paper is embedded two ways, each once per paper text and model:
+- whole: the normalised mean of its windows (title + consecutive sentences, each under the
+  model's 256-token limit), so a long abstract is read whole instead of cut;
+- sentences: its title and each abstract sentence apart (kept as one flattened row), for the
+  sentence-level alignment with liked papers and for quoting the sentence that matches best.
+"""
 
 from __future__ import annotations
 
@@ -11,8 +18,11 @@ import numpy as np
 from numpy.typing import NDArray
 
 from newsletter.domain import InterestProfile, Paper
+from newsletter.matching.text import sentences
 
 Vectors = NDArray[np.float32]
+WHOLE_WORDS = 170  # a paper text this short (~240 word pieces) is embedded as one window
+WINDOW_WORDS = 150  # else windows of the title + sentences up to this many words
 
 
 class Embedder(Protocol):
@@ -47,10 +57,38 @@ def paper_text(paper: Paper) -> str:
     return f"{paper.title}. {paper.abstract}"
 
 
-def cache_key(paper: Paper) -> str:
-    """Changes when the text does, so a new version's abstract is embedded again."""
+def cache_key(paper: Paper, kind: str = "w") -> str:
+    """Changes when the text does, so a new version's abstract is embedded again. `kind`
+    "w" is the windows' mean, "s" the sentence set (the old key without a kind, a vector of
+    the text cut at 256 tokens, is no longer read)."""
     digest = hashlib.sha256(paper_text(paper).encode()).hexdigest()[:16]
-    return f"{paper.id}:{digest}"
+    return f"{kind}:{paper.id}:{digest}"
+
+
+def paper_windows(paper: Paper) -> list[str]:
+    """The texts whose vectors are averaged into the paper's vector."""
+    whole = paper_text(paper)
+    if len(whole.split()) <= WHOLE_WORDS:
+        return [whole]
+    windows: list[str] = []
+    current: list[str] = []
+    title_words = len(paper.title.split())
+    count = title_words
+    for sentence in sentences(paper.abstract):
+        words = len(sentence.split())
+        if current and count + words > WINDOW_WORDS:
+            windows.append(f"{paper.title}. " + " ".join(current))
+            current, count = [], title_words
+        current.append(sentence)
+        count += words
+    if current:
+        windows.append(f"{paper.title}. " + " ".join(current))
+    return windows or [whole]
+
+
+def paper_sentences(paper: Paper) -> list[str]:
+    """The title, then each sentence of the abstract."""
+    return [t for t in (paper.title, *sentences(paper.abstract)) if t.strip()] or [paper.id]
 
 
 def cached_vectors(
@@ -70,11 +108,53 @@ def cached_vectors(
 
 
 def paper_vectors(papers: Sequence[Paper], *, embedder: Embedder, cache: EmbeddingCache) -> Vectors:
-    """One row per paper, computed once per paper text and model, then read from `cache`."""
-    return cached_vectors(
-        [cache_key(p) for p in papers], [paper_text(p) for p in papers],
-        embedder=embedder, cache=cache,
-    )  # fmt: skip
+    """One row per paper (the normalised mean of its windows' vectors), computed once per
+    paper text and model, then read from `cache`."""
+    keys = [cache_key(p) for p in papers]
+    known = cache.get_many(embedder.name, list(dict.fromkeys(keys)))
+    missing = {key: p for key, p in zip(keys, papers, strict=True) if key not in known}
+    if missing:
+        windows = [paper_windows(p) for p in missing.values()]
+        flat = embedder.embed([text for texts in windows for text in texts])
+        fresh: dict[str, Vectors] = {}
+        start = 0
+        for key, texts in zip(missing, windows, strict=True):
+            mean = flat[start : start + len(texts)].mean(axis=0)
+            fresh[key] = (mean / max(float(np.linalg.norm(mean)), 1e-12)).astype(np.float32)
+            start += len(texts)
+        cache.put_many(embedder.name, fresh)
+        known.update(fresh)
+    if not keys:
+        return np.zeros((0, 0), np.float32)
+    return np.vstack([known[key] for key in keys]).astype(np.float32)
+
+
+def sentence_vectors(
+    papers: Sequence[Paper], *, embedder: Embedder, cache: EmbeddingCache, dimensions: int
+) -> list[Vectors]:
+    """Per paper, one row per `paper_sentences` entry; cached as one flattened vector (the
+    cache stores vectors), so `dimensions` (the model's) turns it back into rows."""
+    keys = [cache_key(p, "s") for p in papers]
+    known = cache.get_many(embedder.name, list(dict.fromkeys(keys)))
+    missing = {key: p for key, p in zip(keys, papers, strict=True) if key not in known}
+    if missing:
+        texts = [paper_sentences(p) for p in missing.values()]
+        flat = embedder.embed([t for group in texts for t in group])
+        fresh: dict[str, Vectors] = {}
+        start = 0
+        for key, group in zip(missing, texts, strict=True):
+            fresh[key] = np.asarray(flat[start : start + len(group)], np.float32).ravel()
+            start += len(group)
+        cache.put_many(embedder.name, fresh)
+        known.update(fresh)
+    return [np.asarray(known[key], np.float32).reshape(-1, dimensions) for key in keys]
+
+
+def alignment(first: Vectors, second: Vectors) -> float:
+    """Sentence-level closeness of two papers: each sentence's best match in the other paper,
+    averaged, both ways (a symmetric Chamfer similarity)."""
+    sims = first @ second.T
+    return float((sims.max(axis=1).mean() + sims.max(axis=0).mean()) / 2)
 
 
 def profile_text(profile: InterestProfile) -> str:
@@ -94,6 +174,26 @@ def profile_facets(profile: InterestProfile) -> list[str]:
     """
     whole = profile_text(profile)
     return list(dict.fromkeys(t for t in (whole, profile.description, *profile.keywords) if t))
+
+
+def facet_vectors(
+    facets: list[list[str]], *, embedder: Embedder, cache: EmbeddingCache | None
+) -> list[Vectors]:
+    """Per profile, one row per facet text (cached by text, like `profile_vectors`)."""
+    flat = [text for texts in facets for text in texts]
+    if not flat:
+        return [np.zeros((0, 0), np.float32) for _ in facets]
+    if cache is None:
+        vectors = embedder.embed(flat)
+    else:
+        keys = ["text:" + hashlib.sha256(text.encode()).hexdigest()[:24] for text in flat]
+        vectors = cached_vectors(keys, flat, embedder=embedder, cache=cache)
+    out = []
+    start = 0
+    for texts in facets:
+        out.append(np.asarray(vectors[start : start + len(texts)], np.float32))
+        start += len(texts)
+    return out
 
 
 def profile_vectors(

@@ -74,7 +74,7 @@ def test_semantic_by_default(env: dict[str, str], data_dir: Path) -> None:
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     rows = json.loads(result.stdout)
-    assert any("close in meaning" in line for row in rows for line in row["why"])
+    assert any(line.startswith("close to your interest") for row in rows for line in row["why"])
 
 
 def test_table_output(env: dict[str, str], data_dir: Path) -> None:
@@ -132,7 +132,11 @@ def test_a_second_rank_over_the_same_papers_embeds_nothing(
     assert "loading the embedding model all-MiniLM-L6-v2" in first.stderr
     cache = Path(env["NEWSLETTER_EMBEDDING_CACHE_FILE"])
     with sqlite3.connect(cache) as db:
-        assert db.execute("SELECT count(*) FROM vectors").fetchone() == (3 + 1,)  # + interests
+        keys = [key for (key,) in db.execute("SELECT key FROM vectors")]
+    # every paper (windows' mean), the interest, and the sentences of the papers explained
+    assert sum(key.startswith("w:") for key in keys) == 3
+    assert sum(key.startswith("text:") for key in keys) == 1
+    assert 0 < sum(key.startswith("s:") for key in keys) <= 3
     again = rank(env, *args)
     assert again.exit_code == 0, again.output
     assert "loading the embedding model" not in again.stderr

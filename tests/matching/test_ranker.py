@@ -115,14 +115,14 @@ def test_category_filter_is_exact(listing: list[Paper]) -> None:
 def test_category_only_profile_lists_that_category(listing: list[Paper]) -> None:
     results = Ranker(listing).rank(build_profile(categories=["cs.AR"]), limit=100)
     assert sorted(ids(results)) == sorted(p.id for p in listing if "cs.AR" in p.categories)
-    assert all("in cs.AR" in m.why for m in results)
+    assert all("in cs.AR (a category you chose)" in m.why for m in results)
 
 
 def test_author_match_ignores_accents_and_case(listing: list[Paper]) -> None:
     by_him = [p.id for p in listing if "Jörg Hoffmann" in p.authors]
     results = Ranker(listing).rank(build_profile(authors=["jorg HOFFMANN"]), limit=100)
     assert ids(results) == by_him == ["2508.13876"]
-    assert results[0].why == ("by Jörg Hoffmann",)
+    assert results[0].why == ("by Jörg Hoffmann (an author you follow)",)
     assert Ranker(listing).rank(build_profile(authors=["Hoffmann"]), limit=100) == []
 
 
@@ -137,7 +137,10 @@ def test_author_boost_lifts_a_paper(listing: list[Paper]) -> None:
 def test_phrase_keyword_finds_the_paper(seeds: list[Paper]) -> None:
     results = Ranker(seeds).rank(build_profile(keywords=["mixture of experts"]), limit=3)
     assert results[0].paper.title.startswith("A Comprehensive Survey of Mixture-of-Experts")
-    assert 'mentions "mixture-of-experts"' in results[0].why
+    assert 'your keyword "mixture of experts"' in results[0].why
+    fields = {"title": results[0].paper.title, "abstract": results[0].paper.abstract}
+    shown = {fields[h.field][h.start : h.end].casefold() for h in results[0].highlights}
+    assert "mixture-of-experts" in shown
 
 
 def test_why_names_what_is_in_the_paper(listing: list[Paper]) -> None:
@@ -150,11 +153,12 @@ def test_why_names_what_is_in_the_paper(listing: list[Paper]) -> None:
         assert match.why
         text = f"{match.paper.title}\n{match.paper.abstract}".casefold()
         for line in match.why:
-            if line.startswith("mentions "):
+            if line.startswith("your keyword "):
                 for term in re.findall(r'"([^"]+)"', line):
-                    assert term in text
+                    assert term.casefold() in text
             if line.startswith("in "):
-                assert set(line[3:].split(", ")) <= set(match.paper.categories)
+                named = line[3:].removesuffix(" (a category you chose)").split(", ")
+                assert set(named) <= set(match.paper.categories)
         fields = {"title": match.paper.title, "abstract": match.paper.abstract}
         for h in match.highlights:
             assert fields[h.field][h.start : h.end].strip()
@@ -202,9 +206,10 @@ def test_batch_equals_one_by_one_whatever_the_chunk(listing: list[Paper]) -> Non
 def test_seed_paper_pulls_similar_papers(listing: list[Paper]) -> None:
     seed = next(p for p in listing if p.title.startswith("EvoVerilog"))
     profile = build_profile(seed_papers=[seed.id])
-    results = Ranker(listing).rank(profile, limit=5)
-    assert seed.id in ids(results)
-    assert any(m.paper.id != seed.id and "cs.AR" in m.paper.categories for m in results)
+    results = Ranker(listing, weights=OPEN).rank(profile, limit=6)
+    assert seed.id not in ids(results)  # the liked paper itself is never ranked
+    assert any("cs.AR" in m.paper.categories for m in results)
+    assert all(m.why[0].startswith("like a paper you liked: ") for m in results)
 
 
 def test_empty_day_ranks_nothing() -> None:
