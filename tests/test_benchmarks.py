@@ -55,3 +55,23 @@ def test_scale_benchmark_runs(postgres_url: str) -> None:
     )  # fmt: skip
     assert "1 worker(s): " in out
     assert "msg/s" in out
+
+
+def test_learning_benchmark_runs(tmp_path: Path) -> None:
+    out = run(
+        "benchmarks/learning.py", "--quick", "--sets", "dev", "--seeds", "0",
+        "--embedder", "hashing", "--cache", str(tmp_path),
+    )  # fmt: skip
+    assert "| dev | interest | 2 | 20 |" in out
+    assert "dev: written interest" in out
+    assert "10 ratings: informative" in out
+    assert "| 300 | 200 |" in out  # the refit timing
+
+
+def test_learning_scale_worker_runs() -> None:
+    out = run(
+        "benchmarks/learning_scale.py", "--worker", "hybrid+models", "300", "--chunk-size", "100"
+    )
+    result = json.loads(out.split("RESULT ", 1)[1].splitlines()[0])
+    assert result["profiles"] == 300
+    assert result["matches"] > 0
