@@ -7,8 +7,9 @@ import re
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
 
 from newsletter.domain import Paper, ParseResult, Source
 from newsletter.normalize import (
@@ -19,6 +20,7 @@ from newsletter.normalize import (
     content_id,
     pdf_url,
     split_arxiv_id,
+    storable,
 )
 from newsletter.sources import SourceError, validation_reason
 from newsletter.sources.arxiv_api import parse_api_response
@@ -39,6 +41,12 @@ class JsonLinesPaper(BaseModel):
     id: str | None = None
     authors: list[str] = []
     categories: list[str] = []
+
+    @model_validator(mode="before")
+    @classmethod
+    def _storable(cls, data: Any) -> Any:
+        # A "\u0000" in a line would make PostgreSQL refuse the whole fetch's transaction.
+        return storable(data)
 
     @field_validator("title", "abstract")
     @classmethod
