@@ -87,8 +87,8 @@ def _serve(
 ) -> None:
     import uvicorn
 
-    from newsletter.web.app import create_app
+    from newsletter.web.app import create_app, server_options
 
     engine = make_engine(settings.database_url)
     web = create_app(settings, sessions=session_factory(engine), scheduler_alive=scheduler_alive)
-    uvicorn.run(web, host=host, port=port)
+    uvicorn.run(web, host=host, port=port, **server_options(settings))

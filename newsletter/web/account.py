@@ -22,7 +22,7 @@ from newsletter.delivery.compose import Digest
 from newsletter.domain import Status
 from newsletter.mail.links import Links, Recipient
 from newsletter.web import forms
-from newsletter.web.context import OutgoingMail
+from newsletter.web.context import MailClaim, OutgoingMail
 from newsletter.web.pages import Pages, form_context
 from newsletter.web.preview import Previewer
 
@@ -90,10 +90,11 @@ def mail_preview(
     preview = previewer.preview(to_profile(row.profile))
     if preview.day is None or not preview.matches:
         return "nothing"
-    if not claim_confirmation_mail(row, now=now, cooldown=cooldown):
+    claim = claim_confirmation_mail(row, now=now, cooldown=cooldown)
+    if claim is None:
         return "wait"
     digest = Digest(recipient(row), row.email, preview.day, preview.matches)
-    mail.later(digest.email, mail.composer.render(digest))
+    mail.later(digest.email, mail.composer.render(digest), MailClaim(claim))
     return "preview"
 
 
