@@ -107,8 +107,12 @@ class Mail:
             await self.mailer.send(recipient=recipient, rendered=rendered)
         except (MailError, OSError):  # after the response: nobody to tell but the log
             log.exception("could not send %r to %s", rendered.subject, recipient)
-            if claim is not None:
-                await self.give_back(claim)
+        except Exception:  # raised here, it would only break the connection's next request
+            log.exception("sending %r to %s failed", rendered.subject, recipient)
+        else:
+            return
+        if claim is not None:
+            await self.give_back(claim)
 
     async def give_back(self, claim: MailClaim) -> None:
         if claim.reservation is not None:

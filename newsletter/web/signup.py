@@ -83,6 +83,10 @@ class Signups:
         except DATABASE_ERRORS:
             log.error("a subscribe request was lost: the database stayed unavailable")
             return
+        except Exception:  # after the answer: an error raised here would only break the
+            # connection's next request (uvicorn closes it), so the log is where it goes
+            log.exception("a subscribe request failed after its answer")
+            return
         if outgoing is not None:
             await self.mail.send(*outgoing)
 
