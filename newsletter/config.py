@@ -12,6 +12,7 @@ relay must be named.
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import itertools
 import math
 import re
@@ -164,6 +165,36 @@ class Settings(BaseSettings):
         description="An address that bounced at least this long ago may subscribe again "
         "(double opt-in); sooner, the subscribe form sends it nothing.",
     )
+    confirmation_cooldown_minutes: float = Field(
+        30.0,
+        gt=0,
+        description="Least time between two confirmation (or manage-link) mails to one mailbox "
+        "(`a+x@` and `a@` count as one; so do Gmail's dotted forms).",
+    )
+    confirmations_per_mailbox_per_day: int = Field(
+        3, ge=1, description="Most confirmation (or manage-link) mails to one mailbox in 24 hours."
+    )
+    confirmations_per_domain_per_day: int = Field(
+        200, ge=1, description="Most confirmation (or manage-link) mails to one domain in 24 hours."
+    )
+    confirmations_per_hour: int = Field(
+        300,
+        ge=1,
+        description="Most confirmation (or manage-link) mails in any hour, all addresses.",
+    )
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Reverse proxies whose `X-Forwarded-For`/`-Proto` headers are believed "
+        "(addresses or networks, comma-separated); empty: none, the peer is the client.",
+    )
+    ops_token: SecretStr | None = Field(
+        None,
+        description="Bearer token for `/metrics` and the API docs; unset: both open in dev, "
+        "`/metrics` off in production. At least 32 characters in production.",
+    )
+    public_docs: bool = Field(
+        False, description="In production, serve the API docs (`/docs`, `/openapi.json`) to all."
+    )
     mail_sink_port: int = Field(
         8025, ge=1, le=65535, description="Port of the built-in development mail sink."
     )
@@ -230,6 +261,25 @@ class Settings(BaseSettings):
         bad = [cat for cat in value if not _CATEGORY.match(cat)]
         if bad:
             raise ValueError(f"not arXiv category names: {', '.join(bad)} (expected e.g. cs.CL)")
+        return value
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _split_proxies(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _check_proxies(cls, value: list[str]) -> list[str]:
+        for item in value:
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"not an IP address or network: {item[:60]!r} (e.g. 10.0.0.5 or 10.0.0.0/24)"
+                ) from None
         return value
 
     @field_validator("timezone")
@@ -307,6 +357,11 @@ class Settings(BaseSettings):
             )
         if not self.smtp_host:
             problems.append("NEWSLETTER_SMTP_HOST must name the SMTP relay (no mail sink)")
+        token = self.ops_token.get_secret_value() if self.ops_token else None
+        if token is not None and len(token) < MIN_SECRET_KEY_LENGTH:
+            problems.append(
+                f"NEWSLETTER_OPS_TOKEN must have at least {MIN_SECRET_KEY_LENGTH} characters"
+            )
         if problems:
             raise ValueError("in production " + "; ".join(problems))
         return self

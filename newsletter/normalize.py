@@ -1,4 +1,5 @@
-"""Normalisation of what sources report: ids, whitespace, TeX-escaped names, dates. Pure.
+"""Normalisation of what sources and forms report: ids, whitespace, TeX-escaped names, dates,
+and text the databases can store. Pure.
 
 Paper ids: an arXiv id is stored bare and without version (``2508.13167``), as every source
 and link has always used it. Any other stable identifier a file gives is kept as given behind
@@ -15,6 +16,7 @@ import hashlib
 import re
 import unicodedata
 from datetime import UTC, date, datetime
+from typing import Any
 from urllib.parse import urlsplit
 
 from pylatexenc.latex2text import LatexNodes2Text
@@ -25,6 +27,9 @@ _ARXIV_ID = re.compile(
 _WHITESPACE = re.compile(r"\s+")
 _AUTHOR_SPLIT = re.compile(r",\s*(?:and\s+)?|\s+and\s+")
 _LATEX = LatexNodes2Text()
+# NUL (PostgreSQL text cannot hold it) and lone surrogates (not encodable as UTF-8, so no
+# database, page or mail can carry them). Both arrive through JSON escapes or odd encodings.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
 MAX_PAPER_ID = 255  # the papers.id column
@@ -176,3 +181,21 @@ def abs_url(arxiv_id: str) -> str:
 
 def pdf_url(arxiv_id: str) -> str:
     return f"https://arxiv.org/pdf/{arxiv_id}"
+
+
+def storable_text(text: str) -> str:
+    """`text` without NUL characters, and with each lone surrogate replaced by U+FFFD."""
+    if _UNSTORABLE.search(text) is None:  # the usual case: no copy
+        return text
+    return _UNSTORABLE.sub(lambda m: "" if m.group() == "\x00" else "\ufffd", text)
+
+
+def storable(value: Any) -> Any:
+    """`storable_text` applied to every string in parsed JSON (lists and objects, keys too)."""
+    if isinstance(value, str):
+        return storable_text(value)
+    if isinstance(value, list):
+        return [storable(item) for item in value]
+    if isinstance(value, dict):
+        return {storable(key): storable(item) for key, item in value.items()}
+    return value

@@ -75,3 +75,21 @@ def test_learning_scale_worker_runs() -> None:
     result = json.loads(out.split("RESULT ", 1)[1].splitlines()[0])
     assert result["profiles"] == 300
     assert result["matches"] > 0
+
+
+@pytest.mark.parametrize(
+    "database", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def test_load_benchmark_runs(database: str, request: pytest.FixtureRequest) -> None:
+    server = (
+        ["--database-url", request.getfixturevalue("postgres_url")] if database != "sqlite" else []
+    )
+    out = run(
+        "benchmarks/load.py", "--subscribers", "20", "--requests", "40", "--concurrency", "4",
+        *server,
+    )  # fmt: skip
+    result = json.loads(out.split("RESULT ", 1)[1].splitlines()[0])
+    assert result["requests"] == 40
+    assert result["invariants"] == {"no_5xx": True, "no_lost_writes": True}
+    assert sum(result["acknowledged"].values()) > 10
+    assert result["outbox"].get("sent", 0) > 0

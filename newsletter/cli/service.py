@@ -133,12 +133,12 @@ def _serve(
     import uvicorn
 
     from newsletter.db.engine import make_engine, session_factory
-    from newsletter.web.app import create_app
+    from newsletter.web.app import create_app, server_options
 
     engine = make_engine(settings.database_url)
     web = create_app(settings, sessions=session_factory(engine), scheduler_alive=scheduler_alive)
     host, port = web_socket.getsockname()[:2]
-    server = uvicorn.Server(uvicorn.Config(web, host=host, port=port))
+    server = uvicorn.Server(uvicorn.Config(web, host=host, port=port, **server_options(settings)))
     server.run(sockets=[web_socket])
     if not server.started:  # uvicorn logged why; the caller's `finally` stops the rest
         fail(f"the web app did not start on {host}:{port}")

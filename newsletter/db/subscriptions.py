@@ -7,14 +7,22 @@ sender's reputation); once the bounce is `resubscribe_after` old, a subscribe fo
 pending again, and only the confirmation link in the mail it then gets makes it active:
 mailboxes come back (a full one is emptied, a domain renewed), and a bounce may have been
 wrong.
+
+Requests for one address may arrive at once (a double click, a script): a new address is
+inserted with INSERT … ON CONFLICT DO NOTHING, so the second request waits for the first
+and then finds its row instead of failing on the unique address, and a confirmation mail is
+claimed with one conditional UPDATE, so only one of them sends it.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, delete, or_, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, object_session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from newsletter.db.models import BounceEventRow, InterestProfileRow, SubscriberRow
 from newsletter.db.sent_mail import forget_recipient
@@ -40,12 +48,8 @@ def request_subscription(
     An active, paused or recently bounced subscriber is left exactly as it is: an
     unauthenticated form must never change someone's subscription.
     """
-    row = find(session, email)
-    if row is None:
-        row = SubscriberRow(email=email, status=Status.PENDING, created_at=now)
-        row.profile = InterestProfileRow()
-        session.add(row)
-    elif row.status == Status.BOUNCED:
+    row = find(session, email) or _insert_pending(session, email, now)
+    if row.status == Status.BOUNCED:
         if not bounced_before(row, now - resubscribe_after):
             return row
     elif row.status not in (Status.PENDING, Status.UNSUBSCRIBED):
@@ -59,31 +63,87 @@ def request_subscription(
     return row
 
 
+def _insert_pending(session: Session, email: str, now: datetime) -> SubscriberRow:
+    """A new pending row for `email`, or the row a concurrent request has just added."""
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    added = session.scalar(
+        insert(SubscriberRow)
+        .values(email=email, status=Status.PENDING, created_at=now)
+        .on_conflict_do_nothing(index_elements=[SubscriberRow.email])
+        .returning(SubscriberRow.id)
+    )
+    if added is not None:
+        session.add(InterestProfileRow(subscriber_id=added))
+        session.flush()
+    row = find(session, email)
+    assert row is not None  # inserted now, or by the request it waited for
+    return row
+
+
 def bounced_before(row: SubscriberRow, when: datetime) -> bool:
     """True when the address was suppressed at or before `when` (never: not bounced)."""
     return row.suppressed_at is not None and row.suppressed_at <= when
 
 
-def claim_confirmation_mail(row: SubscriberRow, *, now: datetime, cooldown: timedelta) -> bool:
-    """True (and the time recorded) when a confirmation mail may go out now."""
-    last = row.confirmation_sent_at
-    if last is not None and last <= now < last + cooldown:
-        return False
-    row.confirmation_sent_at = now
-    return True
+@dataclass(frozen=True, slots=True)
+class ConfirmationClaim:
+    """A confirmation mail's place in the per-address cooldown (see `release_claim`)."""
+
+    subscriber_id: int
+    at: datetime
+    previous: datetime | None
 
 
-def claim_preview_mail(row: SubscriberRow, *, now: datetime, cooldown: timedelta) -> bool:
-    """True (and the time recorded) when a "preview now" mail may go out: like
-    `claim_confirmation_mail`, except that a confirmation mail the subscriber has already
-    answered does not count. The cooldown stops floods from a forwarded link; it must not
-    refuse the first preview a newcomer asks for right after confirming."""
-    last = row.confirmation_sent_at
-    answered = last is not None and row.confirmed_at is not None and last <= row.confirmed_at
-    if last is not None and not answered and last <= now < last + cooldown:
-        return False
-    row.confirmation_sent_at = now
-    return True
+def claim_confirmation_mail(
+    row: SubscriberRow, *, now: datetime, cooldown: timedelta, answered_free: bool = False
+) -> ConfirmationClaim | None:
+    """A claim (the time recorded on the row) when a confirmation mail may go out now;
+    None within the cooldown. One conditional UPDATE, so of two requests at once only one
+    claims. A stored time far in the future (the clock was wrong) does not block.
+    `answered_free`: a confirmation mail the subscriber has already answered does not count
+    (see `claim_preview_mail`)."""
+    session = object_session(row)
+    assert session is not None, "the row must belong to a session"
+    previous = row.confirmation_sent_at
+    sent = SubscriberRow.confirmation_sent_at
+    free = [sent.is_(None), sent <= now - cooldown, sent > now + cooldown]
+    if answered_free:
+        confirmed = SubscriberRow.confirmed_at
+        free.append(and_(confirmed.is_not(None), sent <= confirmed))
+    claimed = session.execute(
+        update(SubscriberRow)
+        .where(SubscriberRow.id == row.id, or_(*free))
+        .values(confirmation_sent_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        return None
+    set_committed_value(row, "confirmation_sent_at", now)
+    return ConfirmationClaim(row.id, now, previous)
+
+
+def release_claim(session: Session, claim: ConfirmationClaim) -> None:
+    """Undo a claim whose mail the relay refused, so the cooldown starts only with a mail
+    that went out; a later claim (another mail meanwhile) is left alone."""
+    session.execute(
+        update(SubscriberRow)
+        .where(
+            SubscriberRow.id == claim.subscriber_id,
+            SubscriberRow.confirmation_sent_at == claim.at,
+        )
+        .values(confirmation_sent_at=claim.previous)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def claim_preview_mail(
+    row: SubscriberRow, *, now: datetime, cooldown: timedelta
+) -> ConfirmationClaim | None:
+    """Like `claim_confirmation_mail` for a "preview now" mail, except that a confirmation
+    mail the subscriber has already answered does not count. The cooldown stops floods from a
+    forwarded link; it must not refuse the first preview a newcomer asks for right after
+    confirming."""
+    return claim_confirmation_mail(row, now=now, cooldown=cooldown, answered_free=True)
 
 
 def confirm(row: SubscriberRow, *, now: datetime) -> bool:

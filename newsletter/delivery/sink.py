@@ -24,6 +24,7 @@ class MaildirHandler:
     readers: Maildir writes to tmp/ and renames into new/)."""
 
     def __init__(self, directory: Path) -> None:
+        directory.parent.mkdir(parents=True, exist_ok=True)  # Maildir makes only the last level
         self.maildir = mailbox.Maildir(directory, create=True)
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:

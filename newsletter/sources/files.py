@@ -15,8 +15,9 @@ import re
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
 
 from newsletter.domain import Paper, ParseResult, Source
 from newsletter.normalize import (
@@ -29,6 +30,7 @@ from newsletter.normalize import (
     paper_page,
     parse_day,
     pdf_url,
+    storable,
 )
 from newsletter.sources import SourceError, validation_reason
 
@@ -49,6 +51,12 @@ class JsonLinesPaper(BaseModel):
     announced: str | None = None
     date: str | None = None
     published: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _storable(cls, data: Any) -> Any:
+        # A "\u0000" in a line would make PostgreSQL refuse the whole fetch's transaction.
+        return storable(data)
 
     @field_validator("title", "abstract")
     @classmethod

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
 from newsletter.domain import HuggingFaceExtras, Paper, ParseResult, Source
 from newsletter.normalize import (
@@ -24,6 +24,7 @@ from newsletter.normalize import (
     collapse_whitespace,
     pdf_url,
     split_arxiv_id,
+    storable,
 )
 from newsletter.sources import SourceError, validation_reason
 from newsletter.sources.http import Fetcher
@@ -36,6 +37,12 @@ MAX_PAGES = 20
 
 class _Lenient(BaseModel):
     model_config = ConfigDict(extra="ignore")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _storable(cls, data: Any) -> Any:
+        # A "\u0000" would make PostgreSQL refuse the whole fetch's transaction.
+        return storable(data)
 
 
 class HfAuthor(_Lenient):

@@ -29,3 +29,20 @@ def normalise_address(text: str) -> str:
     except EmailNotValidError as exc:
         raise AddressError(f"{candidate!r} is not a valid email address: {exc}") from None
     return (checked.ascii_email or checked.normalized).lower()
+
+
+# Providers known to ignore dots in the local part (and to be one mailbox under two names).
+_DOTLESS = {"gmail.com": "gmail.com", "googlemail.com": "gmail.com"}
+
+
+def mailbox_key(address: str) -> tuple[str, str]:
+    """(mailbox, domain) an address is delivered to, for counting mails only: `a+x@d` and
+    `a@d` are one mailbox (most providers deliver sub-addresses to the main one), and so are
+    Gmail's dotted forms. Never used as the address itself: a mailbox that does not strip
+    tags still gets exactly the address that was typed."""
+    local, _, domain = address.lower().rpartition("@")
+    local = local.split("+", 1)[0]
+    domain = _DOTLESS.get(domain, domain)
+    if domain == "gmail.com":
+        local = local.replace(".", "")
+    return f"{local}@{domain}", domain

@@ -22,7 +22,7 @@ from newsletter.delivery.compose import Digest
 from newsletter.domain import Status
 from newsletter.mail.links import Links, Recipient
 from newsletter.web import forms
-from newsletter.web.context import OutgoingMail
+from newsletter.web.context import MailClaim, OutgoingMail
 from newsletter.web.pages import Pages, form_context
 from newsletter.web.preview import Previewer
 
@@ -72,7 +72,7 @@ def preferences_page(
         status=row.status,
         base=request.url.path.removesuffix("/delete"),
         done=DONE.get(key := request.query_params.get("done", "")),
-        refused=_refused(key, row, cooldown),
+        refused=refused_message(key, row, cooldown),
         feed_url=links.feed(who),
         unsubscribe_url=links.unsubscribe(who),
         **{"values": forms.from_subscriber(row), **context},
@@ -80,7 +80,7 @@ def preferences_page(
     return pages.render("preferences.html", full, status=status)
 
 
-def _refused(key: str, row: SubscriberRow, cooldown: timedelta) -> str | None:
+def refused_message(key: str, row: SubscriberRow, cooldown: timedelta) -> str | None:
     message = REFUSED.get(key)
     if message is None or key != "wait":
         return message
@@ -108,10 +108,11 @@ def mail_preview(
     preview = previewer.preview(to_profile(row.profile))
     if preview.day is None or not preview.matches:
         return "nothing"
-    if not claim_preview_mail(row, now=now, cooldown=cooldown):
+    claim = claim_preview_mail(row, now=now, cooldown=cooldown)
+    if claim is None:
         return "wait"
     digest = Digest(recipient(row), row.email, preview.day, preview.matches)
-    mail.later(digest.email, mail.composer.render(digest))
+    mail.later(digest.email, mail.composer.render(digest), MailClaim(claim))
     return "preview"
 
 

@@ -13,12 +13,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
+import anyio
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
 from starlette.background import BackgroundTasks
 
+from newsletter.config import Settings
+from newsletter.db.subscriptions import ConfirmationClaim, release_claim
 from newsletter.delivery.compose import Composer
 from newsletter.delivery.transactional import Mailer, MailError
 from newsletter.mail.links import Links
 from newsletter.mail.render import Masthead, RenderedEmail
+from newsletter.web.quotas import ConfirmationQuota, Reservation
 from newsletter.web.security import RateLimiter
 
 log = logging.getLogger(__name__)
@@ -32,6 +38,28 @@ class WebLimits:
     window_seconds: float = 3600.0
     max_body_bytes: int = 64_000
     feed_digests: int = 30
+    confirmations_per_mailbox_per_day: int = 3
+    confirmations_per_domain_per_day: int = 200
+    confirmations_per_hour: int = 300
+
+    @classmethod
+    def of(cls, settings: Settings) -> WebLimits:
+        """The limits the settings choose; the rest as above."""
+        return cls(
+            confirmation_cooldown=timedelta(minutes=settings.confirmation_cooldown_minutes),
+            confirmations_per_mailbox_per_day=settings.confirmations_per_mailbox_per_day,
+            confirmations_per_domain_per_day=settings.confirmations_per_domain_per_day,
+            confirmations_per_hour=settings.confirmations_per_hour,
+        )
+
+    def quota(self, clock: Callable[[], float] = time.time) -> ConfirmationQuota:
+        return ConfirmationQuota(
+            cooldown_seconds=self.confirmation_cooldown.total_seconds(),
+            per_mailbox_per_day=self.confirmations_per_mailbox_per_day,
+            per_domain_per_day=self.confirmations_per_domain_per_day,
+            per_hour=self.confirmations_per_hour,
+            clock=clock,
+        )
 
 
 @dataclass(frozen=True)
@@ -52,18 +80,52 @@ class Limiters:
 
 
 @dataclass(frozen=True)
+class MailClaim:
+    """What one mail took from the limits: its place in the subscriber's cooldown and its
+    counts in the quota. Given back when the relay refuses the mail, so a cooldown starts
+    only with a mail that went out."""
+
+    confirmation: ConfirmationClaim | None = None
+    reservation: Reservation | None = None
+
+
+@dataclass(frozen=True)
 class Mail:
     """The mail the web app sends (confirmations, welcomes, previews): rendered with the
-    app's composer (its links carry the app's tokens), sent by `mailer`."""
+    app's composer (its links carry the app's tokens), sent by `mailer`; `quota` counts the
+    mails sent to unproven addresses."""
 
     composer: Composer
     mailer: Mailer
+    sessions: sessionmaker[Session]
+    quota: ConfirmationQuota
 
-    async def send(self, recipient: str, rendered: RenderedEmail) -> None:
+    async def send(
+        self, recipient: str, rendered: RenderedEmail, claim: MailClaim | None = None
+    ) -> None:
         try:
             await self.mailer.send(recipient=recipient, rendered=rendered)
         except (MailError, OSError):  # after the response: nobody to tell but the log
             log.exception("could not send %r to %s", rendered.subject, recipient)
+        except Exception:  # raised here, it would only break the connection's next request
+            log.exception("sending %r to %s failed", rendered.subject, recipient)
+        else:
+            return
+        if claim is not None:
+            await self.give_back(claim)
+
+    async def give_back(self, claim: MailClaim) -> None:
+        if claim.reservation is not None:
+            self.quota.release(claim.reservation)
+        if claim.confirmation is not None:
+            await anyio.to_thread.run_sync(self._release, claim.confirmation)
+
+    def _release(self, confirmation: ConfirmationClaim) -> None:
+        try:
+            with self.sessions.begin() as session:
+                release_claim(session, confirmation)
+        except SQLAlchemyError:  # the cooldown then runs as if the mail had gone out
+            log.warning("could not release the confirmation cooldown of %s", confirmation)
 
 
 @dataclass(frozen=True)
@@ -86,5 +148,11 @@ class OutgoingMail:
     def composer(self) -> Composer:
         return self.mail.composer
 
-    def later(self, recipient: str, rendered: RenderedEmail) -> None:
-        self.tasks.add_task(self.mail.send, recipient, rendered)
+    @property
+    def quota(self) -> ConfirmationQuota:
+        return self.mail.quota
+
+    def later(
+        self, recipient: str, rendered: RenderedEmail, claim: MailClaim | None = None
+    ) -> None:
+        self.tasks.add_task(self.mail.send, recipient, rendered, claim)

@@ -10,7 +10,8 @@ are made here. The rules travel with the aliases, so a route cannot forget one:
   small limits and refuses it (403) unless its CSRF token is valid for the path.
 - `PreferencesRow` and its siblings are the subscriber whose signed link the path carries,
   for that purpose only: a tampered, expired, revoked or other-purpose link ends the
-  request with an explanation page.
+  request with an explanation page. `Durably` opens such a link in a transaction of its
+  own, retried while the database is busy, for the writes that must never be lost.
 FastAPI resolves a route's `dependencies=[...]` first, then its parameters in order: a
 check that must come before the link is read (CSRF, a rate limit) goes first. Dependencies
 that only read memory are `async def` (FastAPI would send each `def` to the thread pool);
@@ -22,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated, cast
+from typing import Annotated, TypeVar, cast
 
 from fastapi import BackgroundTasks, Depends, Request
 from fastapi.templating import Jinja2Templates
@@ -35,12 +36,15 @@ from newsletter.db.subscriber_rows import get
 from newsletter.delivery.compose import Composer
 from newsletter.mail.links import Links
 from newsletter.mail.tokens import Purpose, TokenClaims, TokenError, Tokens
+from newsletter.normalize import storable_text
 from newsletter.web import forms
 from newsletter.web.context import Limiters, Mail, OutgoingMail, WebLimits
 from newsletter.web.errors import PageError
 from newsletter.web.pages import Pages, Site, pages_for, site_of
 from newsletter.web.preview import Previewer
+from newsletter.web.retry import until_stored
 from newsletter.web.security import CSRF_FIELD, Csrf, RateLimiter, client_key
+from newsletter.web.signup import Signups
 
 MAX_FIELDS = 200  # a form has ~20 fields and a dozen category boxes
 MAX_PART = 16_000
@@ -53,6 +57,7 @@ FRESH_LINK_HOW = (
     "preferences if you are subscribed, or a new confirmation link if not."
 )
 FRESH_LINK = [("Get a fresh link from the home page", "/")]
+T = TypeVar("T")
 
 
 # The pieces built once per app (see `create_app`), read back typed.
@@ -92,6 +97,10 @@ async def get_scheduler_alive(request: Request) -> Callable[[], bool] | None:
     return cast(Callable[[], bool] | None, request.app.state.scheduler_alive)
 
 
+async def get_signups(request: Request) -> Signups:
+    return cast(Signups, request.app.state.signups)
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 SessionsDep = Annotated[sessionmaker[Session], Depends(get_sessions)]
 LinksDep = Annotated[Links, Depends(get_links)]
@@ -101,6 +110,7 @@ PreviewerDep = Annotated[Previewer, Depends(get_previewer)]
 LimitsDep = Annotated[WebLimits, Depends(get_limits)]
 LimitersDep = Annotated[Limiters, Depends(get_limiters)]
 SchedulerAliveDep = Annotated[Callable[[], bool] | None, Depends(get_scheduler_alive)]
+SignupsDep = Annotated[Signups, Depends(get_signups)]
 
 
 # One request's database transaction, time, pages and mail.
@@ -187,8 +197,10 @@ def csrf_form(
 
 
 def values_of(form: FormData) -> forms.FormValues:
-    texts = {k: v for k, v in form.multi_items() if isinstance(v, str)}
-    ticked = [v for v in form.getlist("categories") if isinstance(v, str)]
+    """What the form says, without characters no database can store (NUL, lone
+    surrogates): dropped here, at the edge, so the page shows what will be kept."""
+    texts = {k: storable_text(v) for k, v in form.multi_items() if isinstance(v, str)}
+    ticked = [storable_text(v) for v in form.getlist("categories") if isinstance(v, str)]
     return forms.from_form(texts, ticked)
 
 
@@ -261,6 +273,31 @@ async def link_opener(session: DbSession, links: LinksDep) -> LinkOpener:
 
 
 OpenLink = Annotated[LinkOpener, Depends(link_opener)]
+
+
+@dataclass(frozen=True)
+class DurableChange:
+    """A change to a mailed link's subscriber that must never be lost (one-click
+    unsubscribe): its own transaction, tried again while the database is busy (`retry`)."""
+
+    sessions: sessionmaker[Session]
+    tokens: Tokens
+
+    async def apply(
+        self, purpose: Purpose, token: str, change: Callable[[Session, SubscriberRow], T]
+    ) -> T:
+        def attempt() -> T:
+            with self.sessions.begin() as session:
+                return change(session, LinkOpener(session, self.tokens).subscriber(purpose, token))
+
+        return await until_stored(attempt)
+
+
+async def durable_change(sessions: SessionsDep, links: LinksDep) -> DurableChange:
+    return DurableChange(sessions, links.tokens)
+
+
+Durably = Annotated[DurableChange, Depends(durable_change)]
 
 
 def _opened(purpose: Purpose) -> Callable[[str, LinkOpener], Opened]:

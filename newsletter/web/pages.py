@@ -25,6 +25,7 @@ class Site:
     csrf: Csrf
     list_name: str
     mail_sink: bool  # the header links the development inbox
+    api_docs: bool = True  # the footer links the API docs (off in production by default)
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,7 @@ class Pages:
             "csrf": lambda path: self.site.csrf.token(nonce, path),
             "list_name": self.site.list_name,
             "mail_sink": self.site.mail_sink,
+            "api_docs": self.site.api_docs,
             **context,
         }
         return self.site.templates.TemplateResponse(self.request, name, full, status_code=status)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import ipaddress
+import logging
 import secrets
 import threading
 import time
@@ -28,11 +29,17 @@ from itertools import islice
 
 from itsdangerous import BadData, TimestampSigner
 from starlette.datastructures import MutableHeaders
+from starlette.exceptions import HTTPException
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from newsletter.web.headers import DOCS_PATHS, HSTS, server_error, with_docs_csp
+
+log = logging.getLogger(__name__)
+
 CSRF_FIELD = "csrf_token"
 CSRF_MAX_AGE = 12 * 3600  # seconds a form stays usable
+TOO_LARGE = "Request too large: forms here take at most a few kilobytes."
 NONCE_KEY = "csrf_nonce"  # in the request's state
 _NEW_NONCE_KEY = "csrf_new_nonce"
 
@@ -41,7 +48,6 @@ CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 )
-_NO_CSP = ("/docs", "/redoc")  # FastAPI's API explorer loads its own scripts and styles
 # The development inbox frames each mail's HTML (itself served sandboxed) from this origin.
 _DEV_MAIL = "/dev/mail"
 _DEV_MAIL_CSP = (
@@ -106,10 +112,21 @@ class RateLimiter:
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def allow(self, key: str) -> bool:
-        with self._lock:
-            return self._allow(key)
+        return self.take(key) is not None
 
-    def _allow(self, key: str) -> bool:
+    def take(self, key: str) -> float | None:
+        """Count a hit for `key` and return its time, or None once the limit is reached."""
+        with self._lock:
+            return self._take(key)
+
+    def give_back(self, key: str, stamp: float) -> None:
+        """Forget the hit `take` counted at `stamp` (what it stood for did not happen)."""
+        with self._lock:
+            hits = self._hits.get(key)
+            if hits is not None and stamp in hits:
+                hits.remove(stamp)
+
+    def _take(self, key: str) -> float | None:
         now = self.clock()
         hits = self._hits.get(key)
         if hits is None:
@@ -119,9 +136,9 @@ class RateLimiter:
         while hits and hits[0] <= now - self.window:
             hits.popleft()
         if len(hits) >= self.limit:
-            return False
+            return None
         hits.append(now)
-        return True
+        return now
 
     def _forget_idle(self, now: float) -> None:
         for key in [k for k, v in self._hits.items() if not v or v[-1] <= now - self.window]:
@@ -147,13 +164,18 @@ def client_key(request: HTTPConnection) -> str:
     return host
 
 
-class BodyTooLarge(Exception):
-    pass
+class BodyTooLarge(HTTPException):
+    """Raised while the body is read: an HTTPException, so the app's handler answers 413 in
+    the page or API shape (FastAPI re-raises those from a body it was reading)."""
+
+    def __init__(self) -> None:
+        super().__init__(413, TOO_LARGE)
 
 
 class SecurityMiddleware:
-    """Security headers on every response, the CSRF nonce cookie, and a request size limit
-    (forms and JSON here are a few kilobytes; nothing needs more)."""
+    """Security headers on every response (413 and 500 included: both are answered here),
+    the CSRF nonce cookie, and a request size limit (forms and JSON here are a few
+    kilobytes; nothing needs more). See `headers` for HSTS, the explorer's CSP and the 500."""
 
     def __init__(self, app: ASGIApp, *, csrf: Csrf, max_body: int) -> None:
         self.app = app
@@ -165,10 +187,6 @@ class SecurityMiddleware:
             await self.app(scope, receive, send)
             return
         headers = MutableHeaders(scope=scope)
-        declared = headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > self.max_body:
-            await _too_large(send)
-            return
         state = scope.setdefault("state", {})
         state[NONCE_KEY] = _cookie(headers.get("cookie", ""), self.csrf.cookie)
         if state[NONCE_KEY] is None:
@@ -191,22 +209,34 @@ class SecurityMiddleware:
                 self._decorate(MutableHeaders(scope=message), scope, state)
             await send(message)
 
+        path = str(scope.get("path", ""))
+        out = with_docs_csp(send_with_headers) if path.startswith(DOCS_PATHS) else send_with_headers
+        declared = headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > self.max_body:
+            await _too_large(send_with_headers)
+            return
         try:
-            await self.app(scope, limited_receive, send_with_headers)
+            await self.app(scope, limited_receive, out)
         except BodyTooLarge:
             if started:
                 raise
-            await _too_large(send)
+            await _too_large(send_with_headers)
+        except Exception:
+            if started:
+                raise
+            log.exception("unexpected error in %s %s", scope.get("method"), path)
+            await server_error(send_with_headers, api=path.startswith("/api/"))
 
     def _decorate(self, out: MutableHeaders, scope: Scope, state: dict[str, object]) -> None:
         path = str(scope.get("path", ""))
         dev_mail = path.startswith(_DEV_MAIL)
-        if not path.startswith(_NO_CSP):
-            out.setdefault("Content-Security-Policy", _DEV_MAIL_CSP if dev_mail else CSP)
+        out.setdefault("Content-Security-Policy", _DEV_MAIL_CSP if dev_mail else CSP)
         out.setdefault("X-Content-Type-Options", "nosniff")
         out.setdefault("X-Frame-Options", "SAMEORIGIN" if dev_mail else "DENY")
         # Our URLs carry tokens: never hand them to another site in a Referer.
         out.setdefault("Referrer-Policy", "no-referrer")
+        if self.csrf.https:
+            out.setdefault("Strict-Transport-Security", HSTS)
         if not path.startswith("/static/"):
             out.setdefault("Cache-Control", "no-store")
         nonce = state.get(_NEW_NONCE_KEY)
@@ -228,7 +258,7 @@ def _cookie(header: str, name: str) -> str | None:
 
 
 async def _too_large(send: Send) -> None:
-    body = b"Request too large: forms here take at most a few kilobytes."
+    body = TOO_LARGE.encode()
     await send(
         {
             "type": "http.response.start",

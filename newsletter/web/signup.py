@@ -1,22 +1,33 @@
 """Subscribe (with a preview) and confirm: the double opt-in, shared by the pages and the API.
 
 No enumeration: whatever the address's state (new, pending, active, paused, unsubscribed,
-bounced), a valid request gets the same answer, and the mail (if any) goes out after the
-response. Which mail depends on the state, and at most one per address per cooldown.
+bounced), a valid request gets the same answer in the same time. The route only checks the
+form and answers; storing the request and mailing happen after the answer (`Signups`, a
+background task), because that work differs by state (a new address is inserted, a known
+one only read) and its timing would tell which. Which mail depends on the state: a pending
+address gets the confirmation link, a subscribed one the manage link, a bounced one
+nothing; each within the cooldown and quota (`quotas`), which count only mails the relay
+accepted.
 """
 
 from __future__ import annotations
 
+import functools
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from fastapi.responses import HTMLResponse
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session, sessionmaker
 
 from newsletter.db.models import SubscriberRow
 from newsletter.db.papers import list_papers
+from newsletter.db.subscriber_rows import get
 from newsletter.db.subscriptions import claim_confirmation_mail, confirm, request_subscription
+from newsletter.delivery.compose import Composer
 from newsletter.domain import SAMPLE_ORIGIN, Frequency, Status, is_sample
 from newsletter.mail.render import (
     RenderedEmail,
@@ -28,9 +39,13 @@ from newsletter.mail.render import render_welcome as welcome_mail
 from newsletter.pipeline.dispatch import next_send_time
 from newsletter.web import forms
 from newsletter.web.account import recipient
-from newsletter.web.context import OutgoingMail
-from newsletter.web.errors import PageError
+from newsletter.web.context import Mail, MailClaim, OutgoingMail
+from newsletter.web.errors import DATABASE_ERRORS, PageError
 from newsletter.web.pages import Pages, form_context
+from newsletter.web.retry import PATIENCE_SECONDS, until_stored
+
+log = logging.getLogger(__name__)
+Outgoing = tuple[str, RenderedEmail, MailClaim]  # recipient, mail, what it took from limits
 
 SUBSCRIBED_TITLE = "Check your inbox"
 SUBSCRIBED_MESSAGE = (
@@ -54,43 +69,92 @@ def index_page(
     return pages.render("index.html", full, status=status)
 
 
-def request_and_mail(
-    session: Session,
-    checked: forms.Checked,
-    *,
-    now: datetime,
-    cooldown: timedelta,
-    resubscribe_after: timedelta,
-    mail: OutgoingMail,
-) -> None:
-    """Store the request (never touching an active subscription) and queue the one mail
-    this address may get now, if any."""
-    row = request_subscription(
-        session,
-        email=checked.email,
-        profile=checked.profile,
-        schedule=checked.schedule,
-        now=now,
-        resubscribe_after=resubscribe_after,
-    )
-    if row.status == Status.BOUNCED:
-        return  # the address does not exist: mailing it again only hurts reputation
-    if not claim_confirmation_mail(row, now=now, cooldown=cooldown):
-        return
-    mail.later(row.email, _first_mail(row, mail))
+@dataclass(frozen=True)
+class Signups:
+    """Subscribe requests, handled after the answer (see the module's rules)."""
+
+    sessions: sessionmaker[Session]
+    mail: Mail
+    cooldown: timedelta
+    resubscribe_after: timedelta
+    patience: float = PATIENCE_SECONDS
+
+    async def request(self, checked: forms.Checked, now: datetime) -> None:
+        """Store the request (never touching an active subscription) and send the one mail
+        this address may get now, if any."""
+        await self._store_then_mail(functools.partial(self._store, checked, now))
+
+    async def mail_manage_link(self, subscriber_id: int, now: datetime) -> None:
+        """A confirmed subscriber asked again from the confirmation link: mail the way in."""
+        await self._store_then_mail(functools.partial(self._manage_link, subscriber_id, now))
+
+    async def _store_then_mail(self, store: Callable[[], Outgoing | None]) -> None:
+        try:  # retried while the database is busy: the request was already answered
+            outgoing = await until_stored(store, patience=self.patience)
+        except DATABASE_ERRORS:
+            log.error("a subscribe request was lost: the database stayed unavailable")
+            return
+        except Exception:  # after the answer: an error raised here would only break the
+            # connection's next request (uvicorn closes it), so the log is where it goes
+            log.exception("a subscribe request failed after its answer")
+            return
+        if outgoing is not None:
+            await self.mail.send(*outgoing)
+
+    def _store(self, checked: forms.Checked, now: datetime) -> Outgoing | None:
+        with self.sessions.begin() as session:
+            row = request_subscription(
+                session,
+                email=checked.email,
+                profile=checked.profile,
+                schedule=checked.schedule,
+                now=now,
+                resubscribe_after=self.resubscribe_after,
+            )
+            if row.status == Status.BOUNCED:
+                return None  # the address does not exist: mailing it again only hurts
+            return self._claimed(row, now)
+
+    def _manage_link(self, subscriber_id: int, now: datetime) -> Outgoing | None:
+        with self.sessions.begin() as session:
+            row = get(session, subscriber_id)
+            if row is None or row.status not in (Status.ACTIVE, Status.PAUSED):
+                return None
+            return self._claimed(row, now)
+
+    def _claimed(self, row: SubscriberRow, now: datetime) -> Outgoing | None:
+        """The first mail, once the quota and the address's cooldown allow it (both taken
+        here, given back if the transaction fails or, later, the relay refuses it)."""
+        reservation = self.mail.quota.reserve(row.email)
+        if reservation is None:
+            return None
+        try:
+            confirmation = claim_confirmation_mail(row, now=now, cooldown=self.cooldown)
+            if confirmation is None:
+                self.mail.quota.release(reservation)
+                return None
+            rendered = first_mail(row, self.mail.composer)
+            session = object_session(row)
+            assert session is not None
+            session.flush()
+        except BaseException:
+            self.mail.quota.release(reservation)
+            raise
+        return row.email, rendered, MailClaim(confirmation, reservation)
 
 
-def _first_mail(row: SubscriberRow, mail: OutgoingMail) -> RenderedEmail:
-    who = recipient(row)
+def first_mail(row: SubscriberRow, composer: Composer) -> RenderedEmail:
+    """A pending address gets the confirmation link; any other the manage link."""
+    who, links, masthead = recipient(row), composer.links, composer.masthead
     if row.status == Status.PENDING:
         return render_confirmation(
-            recipient=row.email, confirm_url=mail.links.confirm(who), masthead=mail.masthead
+            recipient=row.email, confirm_url=links.confirm(who), masthead=masthead
         )
     return render_manage_link(
         recipient=row.email,
-        preferences_url=mail.links.preferences(who),
-        unsubscribe_url=mail.links.unsubscribe(who),
-        masthead=mail.masthead,
+        preferences_url=links.preferences(who),
+        unsubscribe_url=links.unsubscribe(who),
+        masthead=masthead,
     )
 
 
@@ -112,20 +176,24 @@ def confirm_and_welcome(row: SubscriberRow, *, now: datetime, mail: OutgoingMail
 def confirmed_page(
     pages: Pages,
     row: SubscriberRow,
-    preferences_url: str,
     *,
     now: datetime,
     default_zone: str,
+    done: str = "",
+    refused: str = "",
 ) -> HTMLResponse:
     """After a confirmation link was used: subscribed (when the first digest comes, and a
-    button that mails one of the latest papers now), or (410) the subscription ended."""
+    button that mails one of the latest papers now), or (410) the subscription ended.
+    Never a link to the preferences: a confirmation link is a week-long key for anyone who
+    holds the mail, the preferences link a two-year one (the welcome mail brings it); the
+    "digest now" button posts to the confirmation link itself."""
     if row.status in (Status.ACTIVE, Status.PAUSED):
         context = {
             "paused": row.status == Status.PAUSED,
             "when": _next_digest(row, now=now, default_zone=default_zone),
-            "preferences_url": preferences_url,
-            # The manage pages take the link's token in their path, as the routes see it.
-            "manage": "/preferences/" + preferences_url.rsplit("/", 1)[-1],
+            "action": pages.request.url.path.removesuffix("/preview"),
+            "done": done,
+            "refused": refused,
         }
         return pages.render("subscribed.html", context)
     raise PageError(
@@ -155,3 +223,12 @@ def _next_digest(row: SubscriberRow, *, now: datetime, default_zone: str) -> str
     else:
         label = long_date(day)
     return f"{label} at {at:%H:%M} ({zone_name})"
+
+
+def already_confirmed_page(pages: Pages) -> HTMLResponse:
+    """The confirmation link opened again: say how to get in, but show no key to it."""
+    return pages.notice(
+        "You are already subscribed",
+        "This address is confirmed. A link to your preferences is on its way to your "
+        "inbox, unless one was sent a short while ago.",
+    )

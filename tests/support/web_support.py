@@ -5,6 +5,7 @@ from __future__ import annotations
 import email
 import re
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from email.message import EmailMessage
@@ -12,11 +13,13 @@ from email.policy import default
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from newsletter.config import Settings
-from newsletter.db import models
+from newsletter.db import migrations, models
+from newsletter.db.engine import make_engine, session_factory
 from newsletter.db.outbox import NewDigest, enqueue
 from newsletter.db.subscribers import add_or_update
 from newsletter.domain import InterestProfile, Match, Paper, Status
@@ -161,3 +164,25 @@ def subscriber_row(sessions: sessionmaker[Session], email_address: str) -> model
         assert row is not None
         _ = row.profile  # loaded while the session is open
         return row
+
+
+@dataclass(frozen=True)
+class Database:
+    """One of the two databases, migrated, with settings that name it."""
+
+    name: str
+    settings: Settings
+    sessions: sessionmaker[Session]
+
+
+@pytest.fixture(
+    name="database", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def database_fixture(request: pytest.FixtureRequest, sqlite_url: str) -> Iterator[Database]:
+    """The test runs on SQLite and on PostgreSQL (import it: `database_fixture  # noqa`)."""
+    url = sqlite_url if request.param == "sqlite" else request.getfixturevalue("postgres_url")
+    engine = make_engine(str(url))
+    migrations.upgrade(engine)
+    settings = Settings(database_url=str(url), _env_file=None)  # type: ignore[call-arg]
+    yield Database(request.param, settings, session_factory(engine))
+    engine.dispose()

@@ -302,6 +302,6 @@ def test_error_pages_look_like_errors_and_offer_a_way_on(
     page.close()
     # Scripts still get JSON, and uptime checkers a HEAD.
     api = httpx.get(f"{service.base}/api/nothing-here", timeout=10)
-    assert (api.status_code, api.json()) == (404, {"detail": "Not Found"})
+    assert (api.status_code, api.json()) == (404, {"detail": "Not Found", "problems": {}})
     head = httpx.head(f"{service.base}/healthz", timeout=10)
     assert (head.status_code, head.content) == (200, b"")

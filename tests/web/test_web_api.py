@@ -192,7 +192,9 @@ async def test_openapi_lists_the_api(settings: Settings, sessions: sessionmaker[
         docs = await web.get("/docs")
     assert {"/api/subscribe", "/api/preview", "/api/preferences/{token}"} <= set(schema["paths"])
     assert docs.status_code == 200
-    assert "content-security-policy" not in docs.headers
+    # Issue 14: the explorer has a CSP too, allowing its own inline script by hash.
+    assert "'sha256-" in docs.headers["content-security-policy"]
+    assert "'unsafe-inline'" not in docs.headers["content-security-policy"].split("style-src")[0]
 
 
 anything = st.one_of(

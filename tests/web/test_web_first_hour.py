@@ -96,7 +96,7 @@ async def test_unknown_urls_answer_a_page_to_browsers_and_json_under_the_api(
     assert "<h1>Page not found</h1>" in page.text
     assert ERROR_BOX.search(page.text)
     assert '<a href="/">Go to the home page</a>' in page.text
-    assert (api.status_code, api.json()) == (404, {"detail": "Not Found"})
+    assert (api.status_code, api.json()) == (404, {"detail": "Not Found", "problems": {}})
     assert wrong_method.status_code == 405
     assert wrong_method.headers["content-type"].startswith("text/html")
     assert "GET" in wrong_method.headers["allow"]
@@ -216,11 +216,12 @@ async def test_confirming_says_when_the_first_digest_comes_and_the_first_preview
         action = re.search(r'<form method="post" action="([^"]+/preview)">', done.text)
         assert action is not None
         clock.advance(60)
+        # It posts to the confirmation link (which never shows the preferences link).
+        assert action.group(1) == confirm_path + "/preview"
+        assert "/preferences/" not in done.text
         preview = await web.post(action.group(1), data={"csrf_token": csrf_of(done)})
-        assert preview.headers["location"].endswith("?done=preview")
-        again = await web.post(action.group(1), data={"csrf_token": csrf_of(done)})
-        assert again.headers["location"].endswith("?done=wait")
-        refused = await web.get(again.headers["location"])
+        assert "on its way to your inbox" in preview.text
+        refused = await web.post(action.group(1), data={"csrf_token": csrf_of(done)})
     subjects = [str(mail(m.data)["Subject"]) for m in smtp_server.accepted]
     assert len(subjects) == 3
     assert subjects[1].startswith("Welcome to")

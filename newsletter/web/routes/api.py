@@ -9,12 +9,11 @@ link's token is read, so a bad body gets its 422 whatever the link.
 
 from __future__ import annotations
 
-from datetime import timedelta
+import functools
 from typing import Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, BackgroundTasks, Response
 
-from newsletter.db.subscribers import unsubscribe
 from newsletter.db.subscriptions import (
     delete_subscriber,
     record_feedback,
@@ -22,19 +21,18 @@ from newsletter.db.subscriptions import (
     update_preferences,
 )
 from newsletter.mail.tokens import Purpose
-from newsletter.web.account import export
+from newsletter.web.account import export, leave
 from newsletter.web.deps import (
     ClientKey,
     DbSession,
+    Durably,
     LimitersDep,
-    LimitsDep,
-    MailDep,
     NowDep,
     OpenLink,
     PreferencesRow,
     PreviewerDep,
     SettingsDep,
-    UnsubscribeRow,
+    SignupsDep,
     allow,
 )
 from newsletter.web.feedback import feedback_target
@@ -48,40 +46,35 @@ from newsletter.web.schemas import (
     checked,
     preview_out,
 )
-from newsletter.web.signup import SUBSCRIBED_MESSAGE, request_and_mail
+from newsletter.web.signup import SUBSCRIBED_MESSAGE
+from newsletter.web.strict_json import StrictJsonRoute
 
 TOO_MANY = "Too many requests: try again later."
 INVALID: dict[int | str, dict[str, Any]] = {
     422: {"description": "Invalid input: every problem, by field"}
 }
 
-router = APIRouter(prefix="/api", tags=["subscriptions"])
+# Bodies are read by `strict_json`: no NaN or Infinity, no NUL or lone surrogates.
+router = APIRouter(prefix="/api", tags=["subscriptions"], route_class=StrictJsonRoute)
 
 
 @router.post("/subscribe", status_code=202, responses=INVALID)
 def subscribe(
     body: SubscribeIn,
-    session: DbSession,
     settings: SettingsDep,
-    limits: LimitsDep,
     limiters: LimitersDep,
     client: ClientKey,
     now: NowDep,
-    mail: MailDep,
+    signups: SignupsDep,
+    background: BackgroundTasks,
 ) -> Accepted:
     """Ask for a subscription: a confirmation mail goes to the address (or, for one
-    already subscribed, a link to its preferences). The answer is always the same."""
+    already subscribed, a link to its preferences). The answer is always the same, and
+    comes before the request is stored (see `signup`)."""
     allow(limiters.subscribe, client, TOO_MANY)
     if not body.website:
         wanted = checked(body, email=body.email, default_timezone=settings.timezone)
-        request_and_mail(
-            session,
-            wanted,
-            now=now,
-            cooldown=limits.confirmation_cooldown,
-            resubscribe_after=timedelta(days=settings.bounce_resubscribe_days),
-            mail=mail,
-        )
+        background.add_task(signups.request, wanted, now)
     return Accepted(status="accepted", detail=SUBSCRIBED_MESSAGE)
 
 
@@ -129,8 +122,8 @@ def delete_everything(row: PreferencesRow, session: DbSession) -> Response:
 
 
 @router.post("/unsubscribe/{token}")
-def unsubscribe_now(row: UnsubscribeRow, session: DbSession, now: NowDep) -> Accepted:
-    unsubscribe(session, subscriber=row, now=now)
+async def unsubscribe_now(token: str, durably: Durably, now: NowDep) -> Accepted:
+    await durably.apply(Purpose.UNSUBSCRIBE, token, functools.partial(leave, pause=False, now=now))
     return Accepted(status="unsubscribed", detail="No more digests will be sent.")
 
 

@@ -2,38 +2,37 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
-from fastapi import APIRouter
+from fastapi import APIRouter, BackgroundTasks
 from fastapi.responses import HTMLResponse
 
 from newsletter.db.subscriber_rows import to_profile
 from newsletter.domain import Status
 from newsletter.web import forms
-from newsletter.web.account import recipient
+from newsletter.web.account import DONE, mail_preview, refused_message
 from newsletter.web.deps import (
     ClientKey,
     ConfirmRow,
     DbSession,
     LimitersDep,
     LimitsDep,
-    LinksDep,
     MailDep,
     NowDep,
     PagesDep,
     PreviewerDep,
     RequireCsrf,
+    RequirePreviewLimit,
     SettingsDep,
+    SignupsDep,
     SubscribeForm,
     allow,
 )
 from newsletter.web.signup import (
     SUBSCRIBED_MESSAGE,
     SUBSCRIBED_TITLE,
+    already_confirmed_page,
     confirm_and_welcome,
     confirmed_page,
     index_page,
-    request_and_mail,
 )
 
 router = APIRouter(include_in_schema=False)
@@ -72,11 +71,11 @@ def subscribe(
     pages: PagesDep,
     session: DbSession,
     settings: SettingsDep,
-    limits: LimitsDep,
     limiters: LimitersDep,
     client: ClientKey,
     now: NowDep,
-    mail: MailDep,
+    signups: SignupsDep,
+    background: BackgroundTasks,
 ) -> HTMLResponse:
     allow(limiters.subscribe, client)
     if values.website:  # the honeypot: a bot. Pretend, store nothing, send nothing.
@@ -86,25 +85,19 @@ def subscribe(
         checked = forms.check(values, need_email=True, default_timezone=zone)
     except forms.FormError as exc:
         return index_page(pages, session, zone, status=422, values=values, problems=exc.problems)
-    request_and_mail(
-        session,
-        checked,
-        now=now,
-        cooldown=limits.confirmation_cooldown,
-        resubscribe_after=timedelta(days=settings.bounce_resubscribe_days),
-        mail=mail,
-    )
+    background.add_task(signups.request, checked, now)  # after the answer: see `signup`
     return pages.notice(SUBSCRIBED_TITLE, SUBSCRIBED_MESSAGE)
 
 
 @router.get("/confirm/{token}", response_class=HTMLResponse)
 def confirm_page(
-    row: ConfirmRow, pages: PagesDep, links: LinksDep, now: NowDep, settings: SettingsDep
+    row: ConfirmRow, pages: PagesDep, now: NowDep, settings: SettingsDep
 ) -> HTMLResponse:
-    if row.status != Status.PENDING:
-        preferences = links.preferences(recipient(row))
-        return confirmed_page(pages, row, preferences, now=now, default_zone=settings.timezone)
     action = pages.request.url.path
+    if row.status in (Status.ACTIVE, Status.PAUSED):  # confirmed before: offer the manage mail
+        return pages.render("confirm.html", {"email": row.email, "action": action, "done": True})
+    if row.status != Status.PENDING:
+        return confirmed_page(pages, row, now=now, default_zone=settings.timezone)
     context = {"email": row.email, "profile": to_profile(row.profile), "action": action}
     return pages.render("confirm.html", context)
 
@@ -113,11 +106,40 @@ def confirm_page(
 def confirm_post(
     row: ConfirmRow,
     pages: PagesDep,
-    links: LinksDep,
+    now: NowDep,
+    mail: MailDep,
+    signups: SignupsDep,
+    settings: SettingsDep,
+    background: BackgroundTasks,
+) -> HTMLResponse:
+    if row.status in (Status.ACTIVE, Status.PAUSED):
+        # Confirmed before: the preferences link goes by mail (within the cooldown), never
+        # onto this page, which anyone holding the confirmation mail can open.
+        background.add_task(signups.mail_manage_link, row.id, now)
+        return already_confirmed_page(pages)
+    confirm_and_welcome(row, now=now, mail=mail)
+    return confirmed_page(pages, row, now=now, default_zone=settings.timezone)
+
+
+@router.post(
+    "/confirm/{token}/preview",
+    response_class=HTMLResponse,
+    dependencies=[RequireCsrf, RequirePreviewLimit],
+)
+def confirm_preview(
+    row: ConfirmRow,
+    pages: PagesDep,
+    previewer: PreviewerDep,
+    limits: LimitsDep,
     now: NowDep,
     mail: MailDep,
     settings: SettingsDep,
 ) -> HTMLResponse:
-    confirm_and_welcome(row, now=now, mail=mail)
-    preferences = links.preferences(recipient(row))
-    return confirmed_page(pages, row, preferences, now=now, default_zone=settings.timezone)
+    """The subscribed page's "digest now" button: the confirmation link may mail one preview
+    per cooldown (the first one right after confirming), and shows no preferences link."""
+    cooldown = limits.confirmation_cooldown
+    key = mail_preview(row, previewer=previewer, now=now, cooldown=cooldown, mail=mail)
+    answer = {"done": DONE[key]} if key in DONE else {}
+    if not answer:
+        answer = {"refused": refused_message(key, row, cooldown) or ""}
+    return confirmed_page(pages, row, now=now, default_zone=settings.timezone, **answer)

@@ -6,16 +6,17 @@ CSRF token, the one-click POST a mail provider sends carries neither cookies nor
 
 from __future__ import annotations
 
+import functools
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 from starlette.datastructures import FormData
 
-from newsletter.web.account import leave, recipient
+from newsletter.mail.tokens import Purpose
+from newsletter.web.account import leave
 from newsletter.web.deps import (
-    DbSession,
-    LinksDep,
+    Durably,
     NowDep,
     PagesDep,
     UnsubscribeRow,
@@ -46,22 +47,15 @@ def unsubscribe_page(row: UnsubscribeRow, pages: PagesDep) -> HTMLResponse:
 
 
 @router.post("/unsubscribe/{token}", response_class=HTMLResponse)
-def unsubscribe_post(
-    form: UnsubscribeForm,
-    row: UnsubscribeRow,
-    session: DbSession,
-    now: NowDep,
-    pages: PagesDep,
-    links: LinksDep,
+async def unsubscribe_post(
+    token: str, form: UnsubscribeForm, durably: Durably, now: NowDep, pages: PagesDep
 ) -> HTMLResponse:
+    """Stored whatever it takes: a held database lock delays the answer, never loses it
+    (a mail provider posts a one-click unsubscribe once)."""
     pause = form.get("List-Unsubscribe") != ONE_CLICK and form.get("action") == "pause"
-    if leave(session, row, pause=pause, now=now):
-        preferences = links.preferences(recipient(row))
-        return pages.notice(
-            "The digest is paused",
-            "Resume it from your preferences.",
-            links=[("Your preferences", preferences)],
-        )
+    change = functools.partial(leave, pause=pause, now=now)
+    if await durably.apply(Purpose.UNSUBSCRIBE, token, change):
+        return pages.notice("The digest is paused", "Resume it from your preferences.")
     # 200 with a page, never a redirect: one-click clients do not follow them.
     return pages.notice(
         "You are unsubscribed",
