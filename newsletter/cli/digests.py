@@ -135,8 +135,9 @@ def send(
         except wiring.SenderBusy as exc:
             fail(str(exc))
     counts = report.counts
+    deferred = counts["deferred"] + counts["ambiguous"] + counts["refused"]
     out.print(
-        f"sent {counts['sent']}, deferred {counts['deferred'] + counts['ambiguous']}, "
+        f"sent {counts['sent']}, deferred {deferred}, "
         f"bounced {counts['bounced']}, failed {counts['failed']}, "
         f"cancelled {report.cancelled}",
         highlight=False,

@@ -2,8 +2,10 @@
 
 Each row's outcome is committed as soon as the server answers, so a crash re-sends at most
 the messages that were in flight. Reply classes decide what happens next (see replies.py):
-deferrals back off exponentially and give up after days, bounces suppress the address, and
-a policy refusal on our side (5.7.x) stops the whole run without blaming anyone.
+deferrals back off exponentially and give up after days, bounces suppress the address, a
+recipient's policy refusal (5.7.x at RCPT) is that row's deferral, and a refusal of our side
+(AUTH, MAIL FROM, the session, or the same refusal for many different recipients) stops the
+whole run without blaming anyone.
 """
 
 from __future__ import annotations
@@ -22,7 +24,14 @@ from newsletter.db.outbox import ClaimedDigest, State
 from newsletter.db.papers import papers_by_id
 from newsletter.delivery.compose import Composer, queued_digest
 from newsletter.delivery.ratelimit import TokenBucket
-from newsletter.delivery.replies import Classification, Reply, Verdict, classify
+from newsletter.delivery.replies import (
+    REFUSALS_ALIKE_TO_STOP,
+    Classification,
+    Reply,
+    Verdict,
+    classify,
+    refusal_key,
+)
 from newsletter.delivery.smtp import SmtpPool
 from newsletter.domain import Paper, Status
 from newsletter.metrics import MAILS, SEND_SECONDS
@@ -75,6 +84,8 @@ class Sender:
     on_outcome: Callable[[Verdict], None] = lambda _: None
     should_stop: Callable[[], bool] = lambda: False  # e.g. SIGTERM: finish in-flight mail only
     report: SendReport = field(default_factory=SendReport)
+    # Recipient refusals since the last accepted mail: refusal_key -> recipients refused so.
+    _refusals: dict[str, set[str]] = field(default_factory=dict)
 
     async def drain(self) -> SendReport:
         """Send every due digest, then return the run's counts."""
@@ -159,6 +170,9 @@ class Sender:
                 outbox_claims.record_sent(self.sessions, digest, reply=text, now=now)
             case Verdict.DEFERRED | Verdict.AMBIGUOUS:
                 self._retry_or_give_up(digest, text, now)
+            case Verdict.REFUSED:
+                self._retry_or_give_up(digest, text, now)
+                self._note_refusal(digest.email, reply)
             case Verdict.BOUNCED:
                 outbox_claims.record_final(
                     self.sessions, digest, state=State.BOUNCED, reply=text, now=now, suppress=True
@@ -172,6 +186,14 @@ class Sender:
                 outbox_claims.release(self.sessions, [digest])
                 self._stop(f"the relay refused us ({verdict.reason}): {text}")
         self._count(verdict.verdict)
+
+    def _note_refusal(self, recipient: str, reply: Reply) -> None:
+        """The same refusal for many different recipients, nothing accepted meanwhile, is
+        about us (e.g. "5.7.1 Relaying denied"), not about them: stop the run."""
+        refused = self._refusals.setdefault(refusal_key(reply), set())
+        refused.add(recipient)
+        if len(refused) >= REFUSALS_ALIKE_TO_STOP:
+            self._stop(f"the relay refused {len(refused)} recipients alike: {reply}")
 
     def _retry_or_give_up(self, digest: ClaimedDigest, reply: str, now: datetime) -> None:
         if now - digest.created_at >= self.policy.give_up_after:
@@ -189,6 +211,8 @@ class Sender:
 
     def _count(self, verdict: Verdict) -> None:
         self.report.counts[verdict.value] += 1
+        if verdict is Verdict.SENT:
+            self._refusals.clear()
         MAILS.labels(verdict.value).inc()
         self.on_outcome(verdict)
         attempted = self.report.attempted

@@ -15,7 +15,7 @@ from newsletter.db import outbox, outbox_claims, subscriber_rows, subscribers
 from newsletter.db.models import OutboxRow, SentPaperRow, SubscriberRow
 from newsletter.delivery import wiring
 from newsletter.delivery.ratelimit import TokenBucket
-from newsletter.delivery.replies import Verdict
+from newsletter.delivery.replies import REFUSALS_ALIKE_TO_STOP, Verdict
 from newsletter.delivery.sender import Sender, SendPolicy, SendReport
 from newsletter.delivery.smtp import SmtpConfig, SmtpPool
 from tests.support.factories import arxiv_paper
@@ -180,20 +180,66 @@ async def test_bad_mailbox_bounces_and_suppresses_the_address(
     assert "5.1.1" in bounced.suppressed_reason
 
 
-async def test_policy_refusal_stops_the_run_without_blaming_the_recipient(
+async def test_a_recipient_refusing_us_by_policy_holds_up_nobody(
     settings: Settings, sessions: sessionmaker[Session], smtp_server: ScriptedSmtpServer
 ) -> None:
-    queue_for(sessions, ["policy@example.org", *[f"r{n}@example.org" for n in range(20)]])
+    # Issue 14: one "550 5.7.1" at RCPT used to stop every run, for good.
+    others = [f"r{n}@example.org" for n in range(199)]
+    queue_for(sessions, [*others[:100], "policy@example.org", *others[100:]])
+    clock = Clock()
+    report = await drain(settings, sessions, smtp_server, clock)
+    assert report.stopped is None
+    assert (report.counts["sent"], report.counts["refused"]) == (199, 1)
+    assert sorted(m.rcpt_tos[0] for m in smtp_server.accepted) == sorted(others)
+    with sessions() as session:
+        row = session.scalars(
+            select(OutboxRow).join(SubscriberRow).where(SubscriberRow.email == "policy@example.org")
+        ).one()
+        subscriber = subscriber_rows.find(session, "policy@example.org")
+    assert (row.state, row.attempts) == ("deferred", 1)  # retried with backoff, then failed
+    assert row.next_attempt_at == START + timedelta(minutes=5)
+    assert row.last_reply is not None
+    assert row.last_reply.startswith("550 5.7.1")
+    assert subscriber is not None
+    assert subscriber.status == "active"  # not the address's fault
+    clock.now = START + timedelta(days=3)
+    await drain(settings, sessions, smtp_server, clock)
+    assert states(sessions)["policy@example.org"] == "failed"
+
+
+async def test_a_refusal_of_our_sender_stops_the_run_without_blaming_anyone(
+    settings: Settings, sessions: sessionmaker[Session], smtp_server: ScriptedSmtpServer
+) -> None:
+    smtp_server.script("digest", Script(mail="550 5.7.1 Sender blocked by policy", times=3))
+    queue_for(sessions, [f"r{n}@example.org" for n in range(21)])
     report = await drain(settings, sessions, smtp_server, Clock(), size=1)
     assert report.stopped is not None
     assert "5.7.1" in report.stopped
     with sessions() as session:
-        policy_row = subscriber_rows.find(session, "policy@example.org")
         counts = outbox.counts_by_state(session)
-    assert policy_row is not None
-    assert policy_row.status == "active"
+        row = subscriber_rows.find(session, "r0@example.org")
+    assert row is not None
+    assert row.status == "active"
     assert counts.get("sending", 0) == 0  # nothing left claimed
-    assert counts["queued"] == 21 - report.counts["sent"]  # the rest waits, untouched
+    assert counts == {"queued": 21}  # every row waits, untouched
+    assert smtp_server.messages == []
+
+
+async def test_the_same_refusal_for_many_recipients_stops_the_run(
+    settings: Settings, sessions: sessionmaker[Session], smtp_server: ScriptedSmtpServer
+) -> None:
+    # "Relaying denied" names each recipient but is about us: it stops the run.
+    smtp_server.default = Script(rcpt="554 5.7.1 Relay access denied")
+    queue_for(sessions, [f"r{n}@example.org" for n in range(60)])
+    report = await drain(settings, sessions, smtp_server, Clock(), size=1)
+    assert report.stopped is not None
+    assert "refused 10 recipients alike" in report.stopped
+    assert report.counts["refused"] == REFUSALS_ALIKE_TO_STOP
+    with sessions() as session:
+        counts = outbox.counts_by_state(session)
+        statuses = set(session.scalars(select(SubscriberRow.status)))
+    assert counts == {"deferred": REFUSALS_ALIKE_TO_STOP, "queued": 60 - REFUSALS_ALIKE_TO_STOP}
+    assert statuses == {"active"}
 
 
 async def test_connection_lost_after_data_is_ambiguous_and_retried_with_same_message_id(

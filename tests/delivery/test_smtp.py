@@ -57,7 +57,7 @@ async def send_one(server: ScriptedSmtpServer, recipient: str, **overrides: obje
         ("greylist", Phase.RCPT, 450, Verdict.DEFERRED),
         ("bounce", Phase.RCPT, 550, Verdict.BOUNCED),
         ("bounceplain", Phase.RCPT, 550, Verdict.BOUNCED),
-        ("policy", Phase.RCPT, 550, Verdict.STOP),
+        ("policy", Phase.RCPT, 550, Verdict.REFUSED),  # this recipient's policy (issue 14)
         ("full", Phase.RCPT, 552, Verdict.FAILED),
         ("toobig", Phase.DATA, 552, Verdict.FAILED),
         ("spam", Phase.DATA, 554, Verdict.STOP),
