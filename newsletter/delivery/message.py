@@ -18,6 +18,8 @@ from newsletter.mail.render import RenderedEmail
 _SPECIALS = re.compile(r'[()<>\[\]:;@\\,."]')  # RFC 5322 specials: not allowed in an atom
 _FORBIDDEN = re.compile(r"[\r\n\x00]")
 _HEADER_NAME = re.compile(r"^[!-9;-~]+$")  # RFC 5322 ftext: printable ASCII except ":"
+QP_LINES_KEPT = 20_000  # encoded lines remembered (a few MB); then forgotten all at once
+_QP_LINES: dict[str, bytes] = {}
 
 # Signed headers, named explicitly: dkimpy's default list leaves out List-Unsubscribe-Post,
 # and receivers ignore one-click unsubscribe that the signature does not cover.
@@ -154,15 +156,40 @@ def _encoded(name: str, value: str) -> str:
 
 
 def _part(boundary: str, subtype: str, body: str) -> bytes:
-    # Quoted-printable keeps the body 7-bit clean for any relay and short-lined for filters.
-    lines = body.replace("\r\n", "\n").replace("\r", "\n")
-    encoded = binascii.b2a_qp(lines.encode("utf-8"), istext=True).replace(b"\n", b"\r\n")
     head = (
         f"\r\n--{boundary}\r\n"
         f'Content-Type: text/{subtype}; charset="utf-8"\r\n'
         "Content-Transfer-Encoding: quoted-printable\r\n\r\n"
     )
-    return head.encode("ascii") + encoded
+    return head.encode("ascii") + quoted_printable(body)
+
+
+def quoted_printable(body: str) -> bytes:
+    """`body` in quoted-printable with CRLF line ends, as binascii encodes it whole.
+
+    Quoted-printable keeps the body 7-bit clean for any relay and short-lined for filters.
+    It encodes line by line, so each line is encoded once while its text recurs: a day's
+    digests share most lines (the frame, the papers), and only a reader's own lines (their
+    highlights, reasons, links) are encoded per message. A line is encoded with its line
+    end, as binascii treats trailing whitespace before a line end and at the end apart."""
+    if "\r" in body:
+        body = body.replace("\r\n", "\n").replace("\r", "\n")
+    lines = body.split("\n")
+    known = _QP_LINES
+    if len(known) > QP_LINES_KEPT:
+        known.clear()
+    out = []
+    for line in lines[:-1]:
+        encoded = known.get(line)
+        if encoded is None:
+            encoded = known[line] = _qp(line + "\n")
+        out.append(encoded)
+    out.append(_qp(lines[-1]))
+    return b"".join(out)
+
+
+def _qp(text: str) -> bytes:
+    return binascii.b2a_qp(text.encode("utf-8"), istext=True).replace(b"\n", b"\r\n")
 
 
 @dataclass(frozen=True)
