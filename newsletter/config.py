@@ -110,6 +110,15 @@ class Settings(BaseSettings):
     send_max_error_rate: float = Field(
         0.2, gt=0, le=1, description="Pause a run when more of its mails than this fail."
     )
+    send_outcome_group: int = Field(
+        64,
+        ge=1,
+        le=10_000,
+        description="Outcomes committed together at most (1: each alone); a crash resends them.",
+    )
+    send_outcome_group_ms: float = Field(
+        50.0, ge=0, le=60_000, description="...and at most this long after the first of them."
+    )
     catch_up_days: int = Field(
         1, ge=0, le=7, description="After downtime, also queue the digests of this many past days."
     )

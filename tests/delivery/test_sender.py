@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 from email import message_from_bytes, policy
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from newsletter.config import Settings, SmtpSecurity
@@ -400,3 +400,23 @@ async def test_a_stop_request_sends_nothing_more(
     assert report.attempted == 2
     with sessions() as session:
         assert outbox.counts_by_state(session) == {"sent": 2, "queued": 4}
+
+
+async def test_outcomes_are_committed_in_groups_and_all_of_them_at_the_end(
+    settings: Settings, sessions: sessionmaker[Session], smtp_server: ScriptedSmtpServer
+) -> None:
+    queue_for(sessions, [f"r{n}@example.org" for n in range(30)])
+    committed: list[int] = []
+
+    def count_sent(_: Verdict) -> None:
+        with sessions() as session:
+            committed.append(outbox.counts_by_state(session).get("sent", 0))
+
+    policy = SendPolicy(single_worker=True, outcome_group=8, outcome_group_seconds=60.0)
+    report = await drain(settings, sessions, smtp_server, Clock(), policy=policy,
+                         on_outcome=count_sent)  # fmt: skip
+    assert report.counts["sent"] == 30
+    assert committed == [8 * (k // 8) for k in range(1, 31)]  # committed eight at a time
+    with sessions() as session:
+        assert outbox.counts_by_state(session) == {"sent": 30}
+        assert session.scalar(select(func.count()).select_from(SentPaperRow)) == 30 * len(PAPERS)
