@@ -62,12 +62,11 @@ class MailIdentity:
     @property
     def encoded_from(self) -> str:
         """The From header, its display name RFC 2047-encoded when it is not ASCII."""
-        name, address = parseaddr(self.from_header)
-        return formataddr((name, address), charset="utf-8")
+        return formataddr(_parsed(self.from_header), charset="utf-8")
 
     @property
     def address(self) -> str:
-        return parseaddr(self.from_header)[1]
+        return _parsed(self.from_header)[1]
 
     @property
     def domain(self) -> str:
@@ -76,7 +75,7 @@ class MailIdentity:
     @property
     def list_id(self) -> str:
         """RFC 2919: a phrase (RFC 2047-encoded if need be), then the id in angle brackets."""
-        name = parseaddr(self.from_header)[0] or "Paper digest"
+        name = _parsed(self.from_header)[0] or "Paper digest"
         if not name.isascii():
             phrase = Header(name, "utf-8").encode()
         elif _SPECIALS.search(name):  # "Papers, daily" must be a quoted string
@@ -87,6 +86,12 @@ class MailIdentity:
 
     def new_message_id(self) -> str:
         return make_msgid(idstring="digest", domain=self.domain)
+
+
+@lru_cache(maxsize=64)
+def _parsed(header: str) -> tuple[str, str]:
+    # Cached: every message asks for the same From, and parsing it costs more than using it.
+    return parseaddr(header)
 
 
 def build_message(
@@ -178,14 +183,16 @@ def quoted_printable(body: str) -> bytes:
     known = _QP_LINES
     if len(known) > QP_LINES_KEPT:
         known.clear()
-    out = []
-    for line in lines[:-1]:
-        encoded = known.get(line)
-        if encoded is None:
-            encoded = known[line] = _qp(line + "\n")
-        out.append(encoded)
-    out.append(_qp(lines[-1]))
+    get = known.get
+    last = lines.pop()
+    out = [get(line) or _remembered(line) for line in lines]
+    out.append(_qp(last))
     return b"".join(out)
+
+
+def _remembered(line: str) -> bytes:
+    encoded = _QP_LINES[line] = _qp(line + "\n")
+    return encoded
 
 
 def _qp(text: str) -> bytes:

@@ -91,9 +91,11 @@ class RichSlot:
 
     def render(self, values: Mapping[str, Any]) -> str:
         segments: Sequence[str] = values[self.name]
-        escape = self.escape
         if len(segments) == 1:
-            return escape(segments[0])
+            return self.escape(segments[0])
+        whole = "".join(segments)
+        # Text with nothing to escape (the usual paper) is joined as it is.
+        escape = _plain if self.escape(whole) is whole else self.escape
         out = [escape(segments[0])]
         for index in range(1, len(segments), 2):
             out += [self.open, escape(segments[index]), self.close, escape(segments[index + 1])]

@@ -4,6 +4,7 @@ dates spelled the same in any locale, and the rendered result. Pure: reads templ
 from __future__ import annotations
 
 import functools
+import re
 import textwrap
 from dataclasses import dataclass
 from datetime import date
@@ -19,6 +20,9 @@ MAX_HTML_BYTES = 100_000  # Gmail clips HTML at about 102 kB
 _MONTHS = "January February March April May June July August September October November December"
 _MONTH_NAMES = _MONTHS.split()
 _WEEKDAY_NAMES = "Monday Tuesday Wednesday Thursday Friday Saturday Sunday".split()  # noqa: SIM905
+# What textwrap treats apart from single spaces between words: any other whitespace (it breaks
+# at some, replaces some, drops words of others), runs of spaces, spaces at either end.
+_PLAIN_LINE = re.compile(r"[^\S ]|  |^ | $")
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,10 +64,28 @@ def inliner() -> css_inline.CSSInliner:
 def wrap(text: str, width: int = 72) -> str:
     """Lines of at most `width` characters, URLs and hyphenated words never broken.
     Cached: the same excerpt is wrapped for every subscriber who gets that paper."""
-    return "\n".join(
-        textwrap.fill(line, width, break_long_words=False, break_on_hyphens=False)
-        for line in text.splitlines()
-    )
+    return "\n".join(_fill(line, width) for line in text.splitlines())
+
+
+def _fill(line: str, width: int) -> str:
+    """textwrap.fill without breaking words or at hyphens. Words apart by single spaces, the
+    usual case (reasons, titles), are filled greedily here, as textwrap fills them, at a
+    tenth of its cost (tests compare the two)."""
+    if len(line) <= width and _PLAIN_LINE.search(line) is None:
+        return line
+    if _PLAIN_LINE.search(line) is not None:
+        return textwrap.fill(line, width, break_long_words=False, break_on_hyphens=False)
+    lines: list[str] = []
+    current = ""
+    for word in line.split(" "):
+        if current and len(current) + 1 + len(word) <= width:
+            current += " " + word
+        else:
+            if current:
+                lines.append(current)
+            current = word
+    lines.append(current)
+    return "\n".join(lines)
 
 
 def short_date(day: date) -> str:

@@ -7,6 +7,8 @@ papers and reasons with markup, quotes, no-break spaces, CR and NUL in them."""
 
 from __future__ import annotations
 
+import textwrap
+
 import css_inline
 import pytest
 from hypothesis import given
@@ -95,3 +97,19 @@ def test_markers_of_another_compilation_are_text() -> None:
     mine, other = Probe(), Probe()
     piece = mine.parse(f"a{other.slot('x')}b", html=False)
     assert piece == (f"a{other.slot('x')}b",)
+
+
+WORDS = st.lists(
+    st.sampled_from(["a", "word", "x" * 80, "hyphen-ated", "https://example.org/" + "p" * 60,
+                     " ", "  ", "\t", "\u00a0", "\u2028", "é"]),
+    max_size=40,
+).map("".join)  # fmt: skip
+
+
+@given(WORDS, st.sampled_from([10, 40, 72]))
+def test_wrapping_is_textwraps(text: str, width: int) -> None:
+    expected = "\n".join(
+        textwrap.fill(line, width, break_long_words=False, break_on_hyphens=False)
+        for line in text.splitlines()
+    )
+    assert templates.wrap.__wrapped__(text, width) == expected
