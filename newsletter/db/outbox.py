@@ -11,6 +11,7 @@ sender and records their outcomes.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -101,11 +102,15 @@ def decode_matches(
             paper=papers[item["id"]],
             score=float(item["score"]),
             why=tuple(item["why"]),
-            highlights=tuple(Highlight(f, s, e) for f, s, e in item["highlights"]),
+            highlights=tuple(_highlight(f, s, e) for f, s, e in item["highlights"]),
         )
         for item in content
         if item["id"] in papers
     ]
+
+
+# The same spans come back for many readers of a paper: one immutable Highlight each.
+_highlight = functools.lru_cache(maxsize=65536)(Highlight)
 
 
 def insert_ignoring_conflicts(

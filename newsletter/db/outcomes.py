@@ -45,7 +45,6 @@ _SUPPRESS = (
     .where(SubscriberRow.id == bindparam("subscriber"))
     .values(status=Status.BOUNCED, suppressed_reason=bindparam("why"))
 )
-_STATUS = select(SubscriberRow.status).where(SubscriberRow.id == bindparam("subscriber"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,8 +152,33 @@ def renew(
         return set(held)
 
 
-def current_status(connection: Connection, subscriber_id: int) -> Status:
-    """The subscriber's status now (read only; `connection` in autocommit mode). A deleted
-    subscriber is mailed no more than one who left."""
-    status = connection.scalar(_STATUS, {"subscriber": subscriber_id})
-    return Status(status) if status is not None else Status.UNSUBSCRIBED
+class StatusReader:
+    """A subscriber's status right before their mail: one query per message, so on a DBAPI
+    connection of its own in autocommit mode (each read sees the latest commit, and takes
+    no write lock), without SQLAlchemy's per-statement work. The connection is closed, not
+    returned to the pool, as its mode differs."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._connection = engine.raw_connection()
+        driver = self._connection.driver_connection
+        if engine.dialect.name == "sqlite":
+            driver.isolation_level = None  # type: ignore[union-attr]
+        else:
+            driver.autocommit = True  # type: ignore[union-attr]
+        mark = "?" if engine.dialect.paramstyle == "qmark" else "%s"
+        self._query = f"SELECT status FROM subscribers WHERE id = {mark}"  # noqa: S608 (no input)
+        self._cursor = self._connection.cursor()
+
+    def __enter__(self) -> StatusReader:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._cursor.close()
+        self._connection.detach()
+        self._connection.close()
+
+    def status(self, subscriber_id: int) -> Status:
+        """A deleted subscriber is mailed no more than one who left."""
+        self._cursor.execute(self._query, (subscriber_id,))
+        row = self._cursor.fetchone()
+        return Status(row[0]) if row is not None else Status.UNSUBSCRIBED

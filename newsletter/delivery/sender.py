@@ -21,7 +21,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection
 from sqlalchemy.orm import Session, sessionmaker
 
 from newsletter.db import outbox_claims, outcomes
@@ -119,9 +118,8 @@ class Sender:
             size=self.policy.outcome_group,
             seconds=self.policy.outcome_group_seconds,
         )
-        engine = outcomes.engine_of(self.sessions)
-        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as reader:
-            self._reader: Connection = reader
+        with outcomes.StatusReader(outcomes.engine_of(self.sessions)) as reader:
+            self._reader = reader
             try:
                 await self._claim_and_send()
             finally:
@@ -175,7 +173,7 @@ class Sender:
         if not self._held(digest, now):
             log.warning("digest %s was taken over by another sender", digest.outbox_id)
             return
-        status = outcomes.current_status(self._reader, digest.subscriber_id)
+        status = self._reader.status(digest.subscriber_id)
         if status is not Status.ACTIVE:  # unsubscribed, paused or bounced since it was queued
             why = f"not sent: subscriber is {status}"
             self._outcomes.add(Outcome(digest, State.CANCELLED, why, now))

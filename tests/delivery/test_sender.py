@@ -11,7 +11,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from newsletter.config import Settings, SmtpSecurity
-from newsletter.db import outbox, outbox_claims, subscriber_rows, subscribers
+from newsletter.db import migrations, outbox, outbox_claims, subscriber_rows, subscribers
+from newsletter.db.engine import make_engine, session_factory
 from newsletter.db.models import OutboxRow, SentPaperRow, SubscriberRow
 from newsletter.delivery import wiring
 from newsletter.delivery.ratelimit import TokenBucket
@@ -420,3 +421,34 @@ async def test_outcomes_are_committed_in_groups_and_all_of_them_at_the_end(
     with sessions() as session:
         assert outbox.counts_by_state(session) == {"sent": 30}
         assert session.scalar(select(func.count()).select_from(SentPaperRow)) == 30 * len(PAPERS)
+
+
+@pytest.mark.postgres
+async def test_grouped_outcomes_renewals_and_status_reads_on_postgresql(
+    settings: Settings, postgres_url: str, smtp_server: ScriptedSmtpServer
+) -> None:
+    engine = make_engine(postgres_url)
+    migrations.upgrade(engine)
+    pg = session_factory(engine)
+    addresses = [f"r{n}@example.org" for n in range(40)]
+    queue_for(pg, [*addresses[:20], "bounce@example.org", "left@example.org", *addresses[20:]])
+    with pg.begin() as session:
+        row = subscriber_rows.find(session, "left@example.org")
+        assert row is not None
+        subscribers.unsubscribe(session, subscriber=row, now=START)
+    clock = Clock()
+
+    def time_passes(_: Verdict) -> None:  # a slow relay: leases are renewed on the way
+        clock.now += timedelta(seconds=20)
+
+    policy = SendPolicy(lease=timedelta(minutes=1), outcome_group=8, outcome_group_seconds=60.0)
+    report = await drain(settings, pg, smtp_server, clock, policy=policy, on_outcome=time_passes)
+    assert (report.counts["sent"], report.counts["bounced"], report.cancelled) == (40, 1, 1)
+    assert sorted(m.rcpt_tos[0] for m in smtp_server.accepted) == sorted(addresses)
+    with pg() as session:
+        assert outbox.counts_by_state(session) == {"sent": 40, "bounced": 1, "cancelled": 1}
+        assert session.scalar(select(func.count()).select_from(SentPaperRow)) == 40 * len(PAPERS)
+        bounced = subscriber_rows.find(session, "bounce@example.org")
+        assert bounced is not None
+        assert bounced.status == "bounced"
+    engine.dispose()
