@@ -128,6 +128,13 @@ class Settings(BaseSettings):
     worker_poll_seconds: float = Field(
         5.0, gt=0, description="How often an idle `newsletter worker` looks for due mail."
     )
+    dispatch_parts: int = Field(
+        1,
+        ge=1,
+        le=256,
+        description="Subscribers queued in this many parts; on PostgreSQL each dispatcher "
+        "(the scheduler, `newsletter worker --dispatch`) takes the parts nobody else is queueing.",
+    )
     bounce_soft_limit: int = Field(
         3, ge=1, le=100, description="Soft bounces within the window that suppress an address."
     )

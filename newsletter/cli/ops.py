@@ -6,16 +6,22 @@ import asyncio
 import logging
 import signal
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.table import Table
+from sqlalchemy.orm import Session, sessionmaker
 
 from newsletter.cli.common import load_settings, migrated, out
+from newsletter.config import Settings
 from newsletter.db.status import service_status
 from newsletter.delivery import wiring
+from newsletter.matching.embedding import load_embedder
+from newsletter.pipeline.dispatch import dispatch as dispatch_due
+from newsletter.pipeline.scheduler import digest_options
 
 log = logging.getLogger(__name__)
 
@@ -30,15 +36,23 @@ def worker(
     heartbeat: Annotated[
         Path | None, typer.Option(help="File touched after every round (for health checks)")
     ] = None,
+    dispatch: Annotated[
+        bool, typer.Option(help="Also queue due digests, sharing NEWSLETTER_DISPATCH_PARTS")
+    ] = False,
 ) -> None:
-    """Only send: drain the outbox, wait, repeat, until SIGTERM/SIGINT. On PostgreSQL any
-    number of workers share the queue (rows are claimed with FOR UPDATE SKIP LOCKED)."""
+    """Drain the outbox, wait, repeat, until SIGTERM/SIGINT. On PostgreSQL any number of
+    workers share the queue (rows are claimed with FOR UPDATE SKIP LOCKED); with --dispatch
+    they also share the queueing (each takes the parts of the subscribers nobody else is
+    queueing), so the digest phase scales with workers too."""
     settings = load_settings()
     _, sessions = migrated(settings)
     stopping = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stopping.set())
+    queue = _dispatcher(settings, sessions) if dispatch else None
     while not stopping.is_set():
+        if queue is not None:
+            queue()
         try:
             report = asyncio.run(
                 wiring.send_all(
@@ -61,6 +75,23 @@ def worker(
         if once:
             return
         stopping.wait(timeout=settings.worker_poll_seconds)
+
+
+def _dispatcher(settings: Settings, sessions: sessionmaker[Session]) -> Callable[[], None]:
+    embedder = load_embedder(settings.embedding_model)
+
+    def queue_due() -> None:
+        dispatch_due(
+            sessions=sessions,
+            now=datetime.now(UTC),
+            default_timezone=settings.timezone,
+            options=digest_options(settings),
+            embedder=embedder,
+            catch_up_days=settings.catch_up_days,
+            parts=settings.dispatch_parts,
+        )
+
+    return queue_due
 
 
 def status(

@@ -182,6 +182,23 @@ def test_digest_queues_once_per_day(env: dict[str, str]) -> None:
     assert outbox_states(env) == {"queued": 1, "skipped": 1}
 
 
+def test_digest_in_parts_queues_each_subscriber_once(env: dict[str, str]) -> None:
+    fetch_listing(env)
+    subscribers_for_digest(env)
+    ok(env, "digest", "--date", DAY, "--part", "0/2")
+    ok(env, "digest", "--date", DAY, "--part", "1/2")
+    assert outbox_states(env) == {"queued": 1, "skipped": 1}
+    again = ok(env, "digest", "--date", DAY)
+    assert "0 subscribers due; queued 0 digests" in again.stdout
+
+
+@pytest.mark.parametrize("part", ["2/2", "1", "a/2", "-1/2", "1/0"])
+def test_digest_refuses_a_malformed_part(env: dict[str, str], part: str) -> None:
+    result = invoke(env, "digest", "--date", DAY, "--part", part)
+    assert result.exit_code != 0
+    assert "--part takes K/N" in error_line(result)
+
+
 @pytest.mark.parametrize("fetched", [False, True])
 def test_digest_for_a_day_without_papers_fails(env: dict[str, str], fetched: bool) -> None:
     if fetched:
