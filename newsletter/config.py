@@ -117,7 +117,7 @@ class Settings(BaseSettings):
         description="Outcomes committed together at most (1: each alone); a crash resends them.",
     )
     send_outcome_group_ms: float = Field(
-        50.0, ge=0, le=60_000, description="...and at most this long after the first of them."
+        200.0, ge=0, le=60_000, description="...and at most this long after the first of them."
     )
     catch_up_days: int = Field(
         1, ge=0, le=7, description="After downtime, also queue the digests of this many past days."

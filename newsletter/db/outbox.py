@@ -12,6 +12,7 @@ sender and records their outcomes.
 from __future__ import annotations
 
 import functools
+import itertools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -123,18 +124,15 @@ def decode_matches(
 
 
 def _spans(stored: list[Any]) -> tuple[Highlight, ...]:
-    if stored and isinstance(stored[0], list):  # queued before the flat form: [[f, s, e], …]
+    if not stored:
+        return ()
+    if isinstance(stored[0], list):  # queued before the flat form: [[f, s, e], …]
         return tuple(_highlight(f, s, e) for f, s, e in stored)
+    fields = [n for n, value in enumerate(stored) if value.__class__ is str] + [len(stored)]
     spans: list[Highlight] = []
-    field, start = "", None
-    for value in stored:
-        if isinstance(value, str):
-            field = value
-        elif start is None:
-            start = value
-        else:
-            spans.append(_highlight(field, start, value))
-            start = None
+    for at, following in itertools.pairwise(fields):
+        numbers = stored[at + 1 : following]
+        spans += map(_highlight, itertools.repeat(stored[at]), numbers[0::2], numbers[1::2])
     return tuple(spans)
 
 
