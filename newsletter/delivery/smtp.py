@@ -6,12 +6,8 @@ accepted" (an exception while `data()` runs). `send` never raises for SMTP or ne
 problems. It does not call `TokenBucket.slow_down()`: the caller does, when
 `classify(reply).slow_down`.
 
-`send` takes the message as the composer built it, CRLF line ends throughout. aiosmtplib's
-`data()` makes two regular-expression passes over every message (line ends, then leading
-dots) that cost more than building a digest; `_Client.send_data` checks the line ends with
-byte counts instead and stuffs dots only when a line starts with one, then runs the same
-DATA exchange through aiosmtplib's public protocol methods. Anything not CRLF-clean takes
-aiosmtplib's own `data()`. tests/delivery/test_smtp.py checks both give the same bytes.
+`send` takes the message as the composer built it, CRLF line ends throughout, and hands it
+to aiosmtplib without a second pass over it (newsletter.delivery.smtp_client).
 """
 
 from __future__ import annotations
@@ -28,67 +24,22 @@ from types import TracebackType
 import aiosmtplib
 from aiosmtplib import (
     SMTPConnectError,
-    SMTPDataError,
     SMTPException,
     SMTPHeloError,
     SMTPResponse,
     SMTPResponseException,
-    SMTPServerDisconnected,
-    SMTPStatus,
-    SMTPTimeoutError,
 )
 
 from newsletter.config import SmtpSecurity
 from newsletter.delivery.ratelimit import TokenBucket
 from newsletter.delivery.replies import Phase, Reply
+from newsletter.delivery.smtp_client import Client
 
 log = logging.getLogger(__name__)
 
 QUIT_TIMEOUT = 5.0  # seconds; a polite goodbye is not worth waiting longer for
 _CLOSING = 421  # the server is closing the connection (RFC 5321 4.2.3)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-_LEADING_DOT = re.compile(rb"(?m)^\.")
-
-
-def crlf_clean(message: bytes) -> bool:
-    """Every line ends with CRLF, and no CR or LF stands alone (cheaper than a regex)."""
-    pairs = message.count(b"\r\n")
-    return (
-        message.endswith(b"\r\n")
-        and message.count(b"\n") == pairs
-        and message.count(b"\r") == pairs
-    )
-
-
-def dot_stuffed(message: bytes) -> bytes:
-    """RFC 5321 4.5.2: a line that starts with "." gets another one."""
-    if message.startswith(b".") or b"\n." in message:
-        return _LEADING_DOT.sub(b"..", message)
-    return message
-
-
-class _Client(aiosmtplib.SMTP):
-    async def send_data(self, message: bytes) -> SMTPResponse:
-        """`data(message)` without re-normalising a CRLF-clean message (see the module
-        docstring). The pool uses a connection for one transaction at a time, so nothing
-        else writes to it between the DATA reply and the message."""
-        protocol = self.protocol
-        if not crlf_clean(message):
-            return await self.data(message)
-        if protocol is None:
-            raise SMTPServerDisconnected("Connection lost")
-        try:
-            start = await protocol.execute_command(b"DATA", timeout=self.timeout)
-            if start.code != SMTPStatus.start_input:
-                raise SMTPDataError(start.code, start.message)
-            protocol.write(dot_stuffed(message) + b".\r\n")
-            response = await protocol.read_response(timeout=self.timeout)
-        except (SMTPServerDisconnected, SMTPTimeoutError):
-            self.close()
-            raise
-        if response.code != SMTPStatus.completed:
-            raise SMTPDataError(response.code, response.message)
-        return response
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,7 +59,7 @@ class _Slot:
     """One connection's place in the pool; connected lazily, replaced when broken."""
 
     def __init__(self) -> None:
-        self.smtp: _Client | None = None
+        self.smtp: Client | None = None
         self.transactions = 0
 
     @property
@@ -200,9 +151,9 @@ class SmtpPool:
         slot.smtp = smtp
         return None
 
-    def _client(self) -> _Client:
+    def _client(self) -> Client:
         config = self._config
-        return _Client(
+        return Client(
             hostname=config.host,
             port=config.port,
             username=config.username,
@@ -240,7 +191,7 @@ async def _hello(smtp: aiosmtplib.SMTP) -> None:
         await smtp.helo()
 
 
-async def _exchange(smtp: _Client, sender: str, recipient: str, data: bytes) -> Reply:
+async def _exchange(smtp: Client, sender: str, recipient: str, data: bytes) -> Reply:
     """MAIL, RCPT and DATA for one recipient; the first refusal or the final reply."""
     # aiosmtplib raises ValueError for these (command injection); answer as a server would.
     if _CONTROL.search(sender):

@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 from newsletter.config import SmtpSecurity
 from newsletter.delivery.ratelimit import MIN_RATE, TokenBucket
 from newsletter.delivery.replies import Phase, Reply, Verdict, classify
-from newsletter.delivery.smtp import SmtpConfig, SmtpPool, crlf_clean, dot_stuffed
+from newsletter.delivery.smtp import SmtpConfig, SmtpPool
+from newsletter.delivery.smtp_client import crlf_clean, dot_stuffed
 from tests.support.smtp_server import (
     Script,
     ScriptedSmtpServer,
