@@ -83,8 +83,8 @@ class ClaimedDigest:
 
 def encode_matches(matches: Sequence[Match]) -> list[dict[str, Any]]:
     """What the outbox keeps of a match: enough to render the mail again, nothing more.
-    Highlights are one flat list, a field's name before its spans' (start, end) pairs:
-    ["title", 0, 6, "abstract", 11, 16, 30, 35] (a third of a list per span)."""
+    Highlights by field, each a flat list of (start, end) pairs: {"title": [0, 6],
+    "abstract": [11, 16, 30, 35]} (no list per span to build, store and read back)."""
     return [
         {
             "id": m.paper.id,
@@ -96,14 +96,10 @@ def encode_matches(matches: Sequence[Match]) -> list[dict[str, Any]]:
     ]
 
 
-def _flat_spans(highlights: Sequence[Highlight]) -> list[str | int]:
-    flat: list[str | int] = []
-    field = None
+def _flat_spans(highlights: Sequence[Highlight]) -> dict[str, list[int]]:
+    flat: dict[str, list[int]] = {}
     for span in highlights:
-        if span.field != field:
-            flat.append(span.field)
-            field = span.field
-        flat += (span.start, span.end)
+        flat.setdefault(span.field, []).extend((span.start, span.end))
     return flat
 
 
@@ -123,16 +119,12 @@ def decode_matches(
     ]
 
 
-def _spans(stored: list[Any]) -> tuple[Highlight, ...]:
-    if not stored:
-        return ()
-    if isinstance(stored[0], list):  # queued before the flat form: [[f, s, e], …]
+def _spans(stored: dict[str, list[int]] | list[list[Any]]) -> tuple[Highlight, ...]:
+    if isinstance(stored, list):  # queued before the flat form: [[field, start, end], …]
         return tuple(_highlight(f, s, e) for f, s, e in stored)
-    fields = [n for n, value in enumerate(stored) if value.__class__ is str] + [len(stored)]
     spans: list[Highlight] = []
-    for at, following in itertools.pairwise(fields):
-        numbers = stored[at + 1 : following]
-        spans += map(_highlight, itertools.repeat(stored[at]), numbers[0::2], numbers[1::2])
+    for field, flat in stored.items():
+        spans += map(_highlight, itertools.repeat(field), flat[0::2], flat[1::2])
     return tuple(spans)
 
 

@@ -11,8 +11,6 @@ bytes on the wire are what aiosmtplib's own normalisation would write.
 
 from __future__ import annotations
 
-import re
-
 import aiosmtplib
 from aiosmtplib import (
     SMTPDataError,
@@ -21,8 +19,6 @@ from aiosmtplib import (
     SMTPStatus,
     SMTPTimeoutError,
 )
-
-_LEADING_DOT = re.compile(rb"(?m)^\.")
 
 
 def crlf_clean(message: bytes) -> bool:
@@ -36,10 +32,12 @@ def crlf_clean(message: bytes) -> bool:
 
 
 def dot_stuffed(message: bytes) -> bytes:
-    """RFC 5321 4.5.2: a line that starts with "." gets another one."""
-    if message.startswith(b".") or b"\n." in message:
-        return _LEADING_DOT.sub(b"..", message)
-    return message
+    """RFC 5321 4.5.2: a line that starts with "." gets another one. For a CRLF-clean
+    message every line starts at its beginning or after a CRLF: a byte replace, not a regex
+    (quoted-printable's soft line breaks often start a line with a ".")."""
+    if message.startswith(b"."):
+        message = b"." + message
+    return message.replace(b"\r\n.", b"\r\n..")
 
 
 class Client(aiosmtplib.SMTP):
