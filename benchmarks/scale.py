@@ -69,7 +69,7 @@ def environment(url: str, port: int, connections: int) -> dict[str, str]:
 
 def started(args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
     command = [str(Path(sys.executable).with_name("newsletter")), *args]
-    return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
+    return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def finished(process: subprocess.Popen[bytes]) -> float:
