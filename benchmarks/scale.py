@@ -1,11 +1,13 @@
-"""Scale-out on PostgreSQL: N subscribers' digests sent by 1, 2 and 4 `newsletter worker`
-processes sharing the outbox (FOR UPDATE SKIP LOCKED) into an aiosmtpd sink on loopback.
+"""Scale-out on PostgreSQL: N subscribers' digests queued by 1 and 2 `newsletter digest
+--part` processes, then sent by 1, 2 and 4 `newsletter worker` processes sharing the outbox
+(FOR UPDATE SKIP LOCKED), into the sink of benchmarks/send.py (Postfix's C smtp-sink when
+installed, else aiosmtpd; the output says which).
 
-For each worker count: the outbox is emptied, every subscriber's digest is queued again
-(`dispatch`, timed apart), then the workers are started and the clock runs until every
-row is `sent`. "CPU/msg" is the workers' own user+system time (RUSAGE_CHILDREN, after they
-exit) divided by the messages; the sink runs in its own process and is not counted. Each
-worker uses `--connections` SMTP connections.
+Queueing: for each process count the outbox is emptied and the day queued again; "CPU/sub"
+is the processes' user+system time (wait4) over the subscribers. Sending: every row is put
+back to `queued` (the same digests), the workers start and the clock runs until every row is
+`sent`; "CPU/msg" is the workers' own CPU time over the messages. Each worker uses
+`--connections` SMTP connections. The sink runs in its own process and is not counted.
 
     .venv/bin/python benchmarks/scale.py --database-url postgresql+psycopg://...   # 100k
     .venv/bin/python benchmarks/scale.py --database-url ... --subscribers 20000 --workers 1 2
@@ -15,11 +17,9 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import subprocess
 import sys
 import time
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -30,14 +30,7 @@ from send import DAY, free_port, seed, start_sink  # noqa: E402
 
 from newsletter.db import outbox  # noqa: E402
 from newsletter.db.engine import make_engine, session_factory  # noqa: E402
-from newsletter.db.models import OutboxRow, SentPaperRow, SubscriberRow  # noqa: E402
-from newsletter.pipeline.dispatch import dispatch  # noqa: E402
-from newsletter.pipeline.queueing import DigestOptions  # noqa: E402
-
-
-def children_cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
+from newsletter.db.models import OutboxRow, SentPaperRow  # noqa: E402
 
 
 def fresh_database(url: str) -> str:
@@ -62,60 +55,75 @@ def drop_database(server_url: str, url: str) -> None:
     admin.dispose()
 
 
-def run(url: str, *, workers: int, connections: int, port: int) -> dict[str, float]:
-    from sqlalchemy import delete, update
+def environment(url: str, port: int, connections: int) -> dict[str, str]:
+    return {
+        **os.environ,
+        "NEWSLETTER_DATABASE_URL": url, "NEWSLETTER_SMTP_HOST": "127.0.0.1",
+        "NEWSLETTER_SMTP_PORT": str(port), "NEWSLETTER_SMTP_SECURITY": "none",
+        "NEWSLETTER_SMTP_CONCURRENCY": str(connections), "NEWSLETTER_EMBEDDING_MODEL": "",
+        "NEWSLETTER_MAIL_FROM": "Paper digest <digest@example.org>",
+        "NEWSLETTER_WORKER_POLL_SECONDS": "0.2", "NEWSLETTER_LOG_LEVEL": "WARNING",
+        "NEWSLETTER_SMTP_MESSAGES_PER_CONNECTION": "1000000",
+    }  # fmt: skip
+
+
+def started(args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+    command = [str(Path(sys.executable).with_name("newsletter")), *args]
+    return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def finished(process: subprocess.Popen[bytes]) -> float:
+    """Wait for `process`; its user+system CPU seconds."""
+    _, _, usage = os.wait4(process.pid, 0)
+    process.returncode = 0
+    return usage.ru_utime + usage.ru_stime
+
+
+def queueing(url: str, env: dict[str, str], *, processes: int, subscribers: int) -> str:
+    from sqlalchemy import delete
 
     sessions = session_factory(make_engine(url))
     with sessions.begin() as session:
         session.execute(delete(SentPaperRow))
         session.execute(delete(OutboxRow))
-        # Subscribed the day before, so every digest of DAY is due at noon.
+    begin = time.perf_counter()
+    parts = [[] if processes == 1 else ["--part", f"{k}/{processes}"] for k in range(processes)]
+    running = [started(["digest", "--date", DAY.isoformat(), *part], env) for part in parts]
+    cpu = sum(finished(process) for process in running)
+    seconds = time.perf_counter() - begin
+    with sessions() as session:
+        queued = outbox.counts_by_state(session).get("queued", 0)
+    return (
+        f"queueing, {processes} process(es): {queued:,} digests in {seconds:.1f} s = "
+        f"{queued / seconds:.0f}/s, {cpu / subscribers * 1000:.2f} ms CPU/subscriber"
+    )
+
+
+def sending(url: str, env: dict[str, str], *, workers: int) -> str:
+    from sqlalchemy import delete, update
+
+    sessions = session_factory(make_engine(url))
+    with sessions.begin() as session:
+        session.execute(delete(SentPaperRow))
         session.execute(
-            update(SubscriberRow).values(confirmed_at=datetime(2026, 11, 26, tzinfo=UTC))
+            update(OutboxRow).values(state="queued", attempts=0, sent_at=None, last_reply=None)
         )
-    started = time.perf_counter()
-    report = dispatch(
-        sessions=sessions,
-        now=datetime.combine(DAY, datetime.min.time(), tzinfo=UTC) + timedelta(hours=12),
-        default_timezone="UTC",
-        options=DigestOptions(max_papers=10, quiet_day=False,
-                              new_message_id=lambda: f"<{time.time_ns()}@example.org>"),
-        embedder=None,
-    )  # fmt: skip
-    queue_s = time.perf_counter() - started
-    env = {
-        **os.environ,
-        "NEWSLETTER_DATABASE_URL": url,
-        "NEWSLETTER_SMTP_HOST": "127.0.0.1",
-        "NEWSLETTER_SMTP_PORT": str(port),
-        "NEWSLETTER_SMTP_SECURITY": "none",
-        "NEWSLETTER_SMTP_CONCURRENCY": str(connections),
-        "NEWSLETTER_MAIL_FROM": "Paper digest <digest@example.org>",
-        "NEWSLETTER_WORKER_POLL_SECONDS": "0.2",
-        "NEWSLETTER_LOG_LEVEL": "WARNING",
-    }
-    command = [str(Path(sys.executable).with_name("newsletter")), "worker"]
-    cpu_before, started = children_cpu(), time.perf_counter()
-    processes = [subprocess.Popen(command, env=env) for _ in range(workers)]
+        total = outbox.counts_by_state(session)["queued"]
+    begin = time.perf_counter()
+    running = [started(["worker"], env) for _ in range(workers)]
     while True:
         with sessions() as session:
-            if outbox.counts_by_state(session).get("sent", 0) >= report.total:
+            if outbox.counts_by_state(session).get("sent", 0) >= total:
                 break
         time.sleep(0.2)
-    send_s = time.perf_counter() - started
-    for process in processes:
+    seconds = time.perf_counter() - begin
+    for process in running:
         process.terminate()
-    for process in processes:
-        process.wait()
-    cpu = children_cpu() - cpu_before
-    return {
-        "workers": workers,
-        "messages": report.total,
-        "queue_s": queue_s,
-        "send_s": send_s,
-        "rate": report.total / send_s,
-        "cpu_ms_per_message": cpu / report.total * 1000,
-    }
+    cpu = sum(finished(process) for process in running)
+    return (
+        f"{workers} worker(s): {total:,} messages in {seconds:.1f} s = {total / seconds:.0f} "
+        f"msg/s, {cpu / total * 1000:.2f} ms worker CPU/msg"
+    )
 
 
 def main() -> None:
@@ -123,6 +131,7 @@ def main() -> None:
     parser.add_argument("--database-url", default=os.environ.get("NEWSLETTER_TEST_POSTGRES_URL"))
     parser.add_argument("--subscribers", type=int, default=100_000)
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2, 4])
+    parser.add_argument("--queueing", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--connections", type=int, default=4, help="SMTP connections per worker")
     args = parser.parse_args()
     if not args.database_url or not args.database_url.startswith("postgresql"):
@@ -131,19 +140,17 @@ def main() -> None:
     seed(url, args.subscribers)
     port = free_port()
     sink = start_sink(port)
+    env = environment(url, port, args.connections)
+    print(f"sink: {sink.kind}; load {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores", flush=True)
     try:
+        for processes in args.queueing:
+            print(queueing(url, env, processes=processes, subscribers=args.subscribers), flush=True)
         for count in args.workers:
-            r = run(url, workers=count, connections=args.connections, port=port)
-            print(
-                f"{int(r['workers'])} worker(s): {int(r['messages']):,} messages in "
-                f"{r['send_s']:.1f} s = {r['rate']:.0f} msg/s, "
-                f"{r['cpu_ms_per_message']:.2f} ms worker CPU/msg "
-                f"(queueing took {r['queue_s']:.1f} s)",
-                flush=True,
-            )
+            print(sending(url, env, workers=count), flush=True)
     finally:
-        sink.communicate("")
+        sink.stop()
         drop_database(args.database_url, url)
+    print(f"load after: {os.getloadavg()[0]:.2f}")
 
 
 if __name__ == "__main__":

@@ -1,25 +1,23 @@
-"""Delivery at scale: the full `digest` (match + queue) and `send` for N subscribers into an
-aiosmtpd sink on loopback, against a raw aiosmtplib blast of equally sized messages into the
-same sink in the same run.
+"""Delivery at scale against a fair ceiling: `newsletter digest` and `newsletter send` for N
+subscribers into an SMTP sink on loopback, and a raw aiosmtplib blast of pre-built messages
+of the same size over the same number of connections into the same sink, in one run.
 
-Each size runs in a fresh process (its peak RSS is its own). In that process:
+The sink is Postfix's C `smtp-sink` (Debian package postfix, /usr/sbin/smtp-sink) when it is
+installed: it answers 250 and keeps nothing at ~0.1 ms of CPU per message, so it measures the
+client. Otherwise an aiosmtpd sink in Python (several ms per message, so on a small machine it
+competes with the sender for CPU); the output says which. Each size runs in a fresh process:
 
-1. a sink is started in a subprocess: aiosmtpd answering 250 to everything and keeping
-   nothing (so the sink's own cost is the same for both senders);
-2. a temporary SQLite database (or `--database-url`) gets the 119 seed papers of
-   tests/data/seed_papers.jsonl as one day's papers and N active subscribers with
-   synthetic profiles (a description of 4-10 words drawn from the papers' titles and 0-2
-   keywords), bulk-inserted;
-3. **digest**: `queue_digests` with lexical matching (no embedder: the MiniLM model's cost
-   is measured by benchmarks/matching_scale.py) queues one digest per subscriber;
-4. **send**: `send_all` drains the outbox over `--concurrency` SMTP connections: claim,
-   render (Jinja2 + css-inline, per message), MIME, optional DKIM, SMTP, one committed
-   outcome per message;
-5. **raw**: aiosmtplib sends N pre-built messages of the mean size of those just sent over
-   the same number of connections (no database, no rendering): the ceiling.
+1. a temporary SQLite database (or `--database-url`) gets the 119 seed papers of
+   tests/data/seed_papers.jsonl as one day's papers and N active subscribers with synthetic
+   profiles (4-10 words of the papers' titles and 0-2 keywords), bulk-inserted;
+2. **digest**: `newsletter digest` (lexical matching: the MiniLM model's cost is measured by
+   benchmarks/matching_scale.py) as its own process;
+3. **send**: `newsletter send` as its own process (start-up included): claim, render, MIME,
+   SMTP, grouped outcomes;
+4. **raw**: aiosmtplib's `sendmail` of N pre-built messages of the mean size just sent.
 
-"ratio" is (N / (digest s + send s)) / raw rate; "send ratio" leaves the matching out.
-CPU per message is this process's user+system time during the send divided by N.
+CPU is user+system time of the process (`newsletter` commands: from wait4; raw: this process
+during the blast) and of the sink (from /proc), per message. "full" is N / (digest s + send s).
 
     .venv/bin/python benchmarks/send.py                  # 10k subscribers
     .venv/bin/python benchmarks/send.py --large          # 10k and 100k, with the RSS ratio
@@ -32,8 +30,10 @@ import argparse
 import asyncio
 import dataclasses
 import json
+import os
 import random
 import resource
+import shutil
 import socket
 import subprocess
 import sys
@@ -46,8 +46,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 DAY = date(2026, 11, 27)
-SINK = """
-import sys, time
+SMTP_SINK = "/usr/sbin/smtp-sink"
+AIOSMTPD_SINK = """
+import sys
 from aiosmtpd.controller import Controller
 class Null:
     async def handle_DATA(self, server, session, envelope):
@@ -66,16 +67,48 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def start_sink(port: int) -> subprocess.Popen[str]:
-    sink = subprocess.Popen(
-        [sys.executable, "-c", SINK, str(port)],
+@dataclasses.dataclass
+class Sink:
+    process: subprocess.Popen[str]
+    kind: str
+
+    def cpu_seconds(self) -> float:
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=10)
+
+
+def start_sink(port: int, *, python: bool = False) -> Sink:
+    """Postfix's smtp-sink when installed (and not `python`), else aiosmtpd."""
+    if not python and Path(SMTP_SINK).exists():
+        user = ["-u", "nobody"] if os.geteuid() == 0 else []
+        process = subprocess.Popen([SMTP_SINK, *user, f"127.0.0.1:{port}", "256"], text=True)
+        _wait_for_port(port)
+        return Sink(process, "Postfix smtp-sink (C)")
+    process = subprocess.Popen(
+        [sys.executable, "-c", AIOSMTPD_SINK, str(port)],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
     )
-    assert sink.stdout is not None
-    assert sink.stdout.readline().strip() == "ready"
-    return sink
+    assert process.stdout is not None
+    assert process.stdout.readline().strip() == "ready"
+    return Sink(process, "aiosmtpd (Python)")
+
+
+def _wait_for_port(port: int) -> None:
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 def seed(database_url: str, subscribers: int) -> None:
@@ -118,13 +151,36 @@ def seed(database_url: str, subscribers: int) -> None:
     engine.dispose()
 
 
+@dataclasses.dataclass
+class Run:
+    seconds: float
+    cpu: float
+    peak_rss_mb: float
+    output: str
+
+
+def newsletter(*args: str, env: dict[str, str]) -> Run:
+    """A `newsletter` command as its own process: wall time, CPU and peak RSS from wait4."""
+    command = [str(Path(sys.executable).with_name("newsletter")), *args]
+    started = time.perf_counter()
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    assert process.stdout is not None
+    output = process.stdout.read().decode()
+    _, status, usage = os.wait4(process.pid, 0)
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode != 0:
+        raise RuntimeError(f"newsletter {' '.join(args)} failed:\n{output}")
+    cpu = usage.ru_utime + usage.ru_stime
+    return Run(time.perf_counter() - started, cpu, usage.ru_maxrss / 1024, output)
+
+
 def cpu_seconds() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
 
 
 async def raw_blast(port: int, *, count: int, size: int, connections: int) -> float:
-    """Messages per second for pre-built messages over `connections` reused connections."""
+    """Seconds to send `count` pre-built messages over `connections` reused connections."""
     import aiosmtplib
 
     head = b"From: a@example.org\r\nTo: b@example.org\r\nSubject: raw\r\n\r\n"
@@ -141,105 +197,92 @@ async def raw_blast(port: int, *, count: int, size: int, connections: int) -> fl
 
     started = time.perf_counter()
     await asyncio.gather(*(one_connection() for _ in range(connections)))
-    return count / (time.perf_counter() - started)
+    return time.perf_counter() - started
 
 
-def worker(
-    subscribers: int, *, concurrency: int, database_url: str | None, dkim: bool
-) -> dict[str, float]:
+def worker(subscribers: int, *, concurrency: int, database_url: str | None, dkim: bool,
+           python_sink: bool) -> dict[str, object]:  # fmt: skip
+    from newsletter.db import outbox
+    from newsletter.db.engine import make_engine, session_factory
+
+    port = free_port()
+    sink = start_sink(port, python=python_sink)
+    with tempfile.TemporaryDirectory() as tmp:
+        url = database_url or f"sqlite:///{tmp}/bench.db"
+        env = _environment(url, port, concurrency, tmp if dkim else None)
+        seed(url, subscribers)
+        digest = newsletter("digest", "--date", DAY.isoformat(), env=env)
+        sink_before = sink.cpu_seconds()
+        send = newsletter("send", env=env)
+        sink_send = sink.cpu_seconds() - sink_before
+        sessions = session_factory(make_engine(url))
+        with sessions() as session:
+            states = outbox.counts_by_state(session)
+        size = _sample_size(url, env)
+        cpu_before, sink_before = cpu_seconds(), sink.cpu_seconds()
+        raw_s = asyncio.run(raw_blast(port, count=subscribers, size=size, connections=concurrency))
+        raw_cpu, sink_raw = cpu_seconds() - cpu_before, sink.cpu_seconds() - sink_before
+    sink.stop()
+    sent = states.get("sent", 0)
+    return {
+        "subscribers": subscribers, "queued": sum(n for k, n in states.items() if k != "skipped"),
+        "sent": sent, "states": states, "sink": sink.kind, "message_bytes": size,
+        "digest_s": digest.seconds, "digest_cpu_ms": digest.cpu / subscribers * 1000,
+        "send_s": send.seconds, "send_rate": sent / send.seconds,
+        "send_cpu_ms": send.cpu / sent * 1000, "sink_send_cpu_ms": sink_send / sent * 1000,
+        "full_rate": sent / (digest.seconds + send.seconds),
+        "raw_rate": subscribers / raw_s, "raw_cpu_ms": raw_cpu / subscribers * 1000,
+        "sink_raw_cpu_ms": sink_raw / subscribers * 1000,
+        "ratio": sent / (digest.seconds + send.seconds) / (subscribers / raw_s),
+        "send_ratio": sent / send.seconds / (subscribers / raw_s),
+        "peak_rss_mb": max(digest.peak_rss_mb, send.peak_rss_mb),
+    }  # fmt: skip
+
+
+def _environment(url: str, port: int, concurrency: int, dkim_dir: str | None) -> dict[str, str]:
+    env = {
+        **os.environ,
+        "NEWSLETTER_DATABASE_URL": url, "NEWSLETTER_SMTP_HOST": "127.0.0.1",
+        "NEWSLETTER_SMTP_PORT": str(port), "NEWSLETTER_SMTP_SECURITY": "none",
+        "NEWSLETTER_SMTP_CONCURRENCY": str(concurrency), "NEWSLETTER_EMBEDDING_MODEL": "",
+        "NEWSLETTER_MAIL_FROM": "Paper digest <digest@example.org>",
+        "NEWSLETTER_LOG_LEVEL": "WARNING", "NEWSLETTER_SMTP_MESSAGES_PER_CONNECTION": "1000000",
+    }  # fmt: skip
+    if dkim_dir is not None:
+        key = Path(dkim_dir) / "dkim.pem"
+        subprocess.run(["openssl", "genrsa", "-out", str(key), "2048"], check=True,
+                       capture_output=True)  # fmt: skip
+        env |= {"NEWSLETTER_DKIM_PRIVATE_KEY_FILE": str(key), "NEWSLETTER_DKIM_SELECTOR": "b"}
+    return env
+
+
+def _sample_size(url: str, env: dict[str, str]) -> int:
+    """Mean size of 50 of the digests as composed for sending (the raw blast sends that)."""
+    from sqlalchemy import select
+
     from newsletter.config import Settings
     from newsletter.db import outbox
     from newsletter.db.engine import make_engine, session_factory
-    from newsletter.delivery import wiring
-    from newsletter.pipeline.queueing import DigestOptions, queue_digests
-
-    port = free_port()
-    sink = start_sink(port)
-    with tempfile.TemporaryDirectory() as tmp:
-        url = database_url or f"sqlite:///{tmp}/bench.db"
-        extra: dict[str, object] = {}
-        if dkim:
-            key = Path(tmp) / "dkim.pem"
-            subprocess.run(
-                ["openssl", "genrsa", "-out", str(key), "2048"], check=True, capture_output=True
-            )
-            extra = {"dkim_private_key_file": key, "dkim_selector": "bench"}
-        settings = Settings(
-            _env_file=None,  # type: ignore[call-arg]
-            database_url=url, smtp_host="127.0.0.1", smtp_port=port, smtp_security="none",
-            smtp_concurrency=concurrency, mail_from="Paper digest <digest@example.org>",
-            **extra,
-        )  # fmt: skip
-        seed(url, subscribers)
-        sessions = session_factory(make_engine(url))
-        started = time.perf_counter()
-        options = DigestOptions(
-            max_papers=settings.digest_max_papers, quiet_day=False,
-            new_message_id=wiring.mail_identity(settings).new_message_id,
-        )  # fmt: skip
-        report = queue_digests(
-            sessions=sessions, day=DAY, options=options, embedder=None, now=datetime.now(UTC)
-        )
-        digest_s = time.perf_counter() - started
-        cpu_before, started = cpu_seconds(), time.perf_counter()
-        sent = asyncio.run(
-            wiring.send_all(settings, sessions=sessions, clock=lambda: datetime.now(UTC))
-        )
-        send_s = time.perf_counter() - started
-        cpu_per_message = (cpu_seconds() - cpu_before) / max(1, sent.counts["sent"])
-        sample = _sample_size(settings, sessions)
-        with sessions() as session:
-            states = outbox.counts_by_state(session)
-        raw_rate = asyncio.run(
-            raw_blast(port, count=subscribers, size=sample, connections=concurrency)
-        )
-    sink.communicate("")
-    full_rate = sent.counts["sent"] / (digest_s + send_s)
-    return {
-        "subscribers": subscribers,
-        "queued": report.queued,
-        "sent": sent.counts["sent"],
-        "states": states,
-        "digest_s": digest_s,
-        "send_s": send_s,
-        "send_rate": sent.counts["sent"] / send_s,
-        "full_rate": full_rate,
-        "raw_rate": raw_rate,
-        "ratio": full_rate / raw_rate,
-        "send_ratio": sent.counts["sent"] / send_s / raw_rate,
-        "cpu_ms_per_message": cpu_per_message * 1000,
-        "message_bytes": sample,
-        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-    }  # type: ignore[return-value]
-
-
-def _sample_size(settings: object, sessions: object) -> int:
-    """Mean size of 50 digests as composed for sending (the raw blast sends that size)."""
-    from newsletter.db import outbox
+    from newsletter.db.models import OutboxRow, SubscriberRow
     from newsletter.db.papers import papers_by_id
     from newsletter.delivery import wiring
     from newsletter.delivery.compose import queued_digest
 
-    composer = wiring.composer(settings)  # type: ignore[arg-type]
-    with sessions() as session:  # type: ignore[operator]
-        claimed = [
-            outbox.ClaimedDigest(
-                outbox_id=row.id, subscriber_id=row.subscriber_id, email="x@example.org",
-                token_key="k", subscriber_status="active", digest_date=row.digest_date,
-                message_id=row.message_id, content=row.content, attempts=0,
-                created_at=row.created_at,
-            )
-            for row in session.query(outbox.OutboxRow).filter_by(state="sent").limit(50)
-        ]  # fmt: skip
+    dkim = {"dkim_private_key_file": env["NEWSLETTER_DKIM_PRIVATE_KEY_FILE"],
+            "dkim_selector": "b"} if "NEWSLETTER_DKIM_PRIVATE_KEY_FILE" in env else {}  # fmt: skip
+    settings = Settings(_env_file=None, database_url=url, mail_from=env["NEWSLETTER_MAIL_FROM"],
+                        **dkim)  # type: ignore[call-arg,arg-type]  # fmt: skip
+    composer = wiring.composer(settings)
+    with session_factory(make_engine(url))() as session:
+        rows = session.execute(
+            select(OutboxRow, SubscriberRow).join(SubscriberRow).where(OutboxRow.state == "sent")
+            .limit(50)
+        ).all()  # fmt: skip
+        claimed = [outbox.ClaimedDigest.of(row, subscriber) for row, subscriber in rows]
         papers = papers_by_id(session, sorted({i for c in claimed for i in c.paper_ids}))
-    sizes = [
-        len(
-            composer.compose(
-                queued_digest(c, papers), message_id=c.message_id, now=datetime.now(UTC)
-            )
-        )
-        for c in claimed
-    ]
+    now = datetime.now(UTC)
+    sizes = [len(composer.compose(queued_digest(c, papers), message_id=c.message_id, now=now))
+             for c in claimed]  # fmt: skip
     return sum(sizes) // max(1, len(sizes))
 
 
@@ -250,41 +293,46 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--database-url", help="default: a temporary SQLite file")
     parser.add_argument("--dkim", action="store_true", help="sign every message (2048-bit RSA)")
+    parser.add_argument("--python-sink", action="store_true", help="aiosmtpd even if smtp-sink")
     parser.add_argument("--worker", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        result = worker(
-            args.worker, concurrency=args.concurrency, database_url=args.database_url,
-            dkim=args.dkim,
-        )  # fmt: skip
+        result = worker(args.worker, concurrency=args.concurrency, database_url=args.database_url,
+                        dkim=args.dkim, python_sink=args.python_sink)  # fmt: skip
         print("RESULT " + json.dumps(result))
         return
-    sizes = [args.subscribers, 100_000] if args.large else [args.subscribers]
+    print(f"load before: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores; "
+          f"smtp-sink: {shutil.which('smtp-sink') or Path(SMTP_SINK).exists()}")  # fmt: skip
     results = []
-    for size in sizes:
+    for size in [args.subscribers, 100_000] if args.large else [args.subscribers]:
         command = [sys.executable, __file__, "--worker", str(size),
                    "--concurrency", str(args.concurrency)]  # fmt: skip
-        if args.database_url:
-            command += ["--database-url", args.database_url]
-        if args.dkim:
-            command.append("--dkim")
+        command += ["--database-url", args.database_url] if args.database_url else []
+        command += ["--dkim"] if args.dkim else []
+        command += ["--python-sink"] if args.python_sink else []
         output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
         results.append(json.loads(output.split("RESULT ", 1)[1].splitlines()[0]))
         _print(results[-1])
     if len(results) == 2:
-        print(f"peak RSS {results[1]['peak_rss_mb']:.0f} MB at 100k / "
-              f"{results[0]['peak_rss_mb']:.0f} MB at {sizes[0]:,} = "
-              f"{results[1]['peak_rss_mb'] / results[0]['peak_rss_mb']:.2f}x")  # fmt: skip
+        ratio = results[1]["peak_rss_mb"] / results[0]["peak_rss_mb"]
+        print(f"peak RSS at 100k / at {results[0]['subscribers']:,}: {ratio:.2f}x")
+    print(f"load after: {os.getloadavg()[0]:.2f}")
 
 
-def _print(r: dict[str, float]) -> None:
+def _print(r: dict[str, object]) -> None:
+    v = {k: (round(x, 3) if isinstance(x, float) else x) for k, x in r.items()}
     print(
-        f"{int(r['subscribers']):,} subscribers: digest {r['digest_s']:.1f} s, "
-        f"send {r['send_s']:.1f} s ({r['send_rate']:.0f} msg/s, "
-        f"{r['cpu_ms_per_message']:.2f} ms CPU/msg, {r['message_bytes'] / 1000:.0f} kB/msg); "
-        f"full pipeline {r['full_rate']:.0f} msg/s vs raw aiosmtplib {r['raw_rate']:.0f} msg/s: "
-        f"ratio {r['ratio']:.2f} (send only {r['send_ratio']:.2f}); "
-        f"peak RSS {r['peak_rss_mb']:.0f} MB; outbox {r['states']}"
+        f"{v['subscribers']:,} subscribers into {v['sink']} ({v['message_bytes']:,} B/msg):\n"
+        f"  raw aiosmtplib: {v['raw_rate']:.0f} msg/s, {v['raw_cpu_ms']:.2f} ms CPU/msg "
+        f"(sink {v['sink_raw_cpu_ms']:.2f})\n"
+        f"  send only:      {v['send_rate']:.0f} msg/s, {v['send_cpu_ms']:.2f} ms CPU/msg "
+        f"(sink {v['sink_send_cpu_ms']:.2f}) = {v['send_ratio']:.2f}x raw rate, "
+        f"{r['send_cpu_ms'] / r['raw_cpu_ms']:.2f}x raw CPU\n"  # type: ignore[operator]
+        f"  digest + send:  {v['full_rate']:.0f} msg/s = {v['ratio']:.2f}x raw; digest "
+        f"{v['digest_s']:.1f} s, {v['digest_cpu_ms']:.2f} ms CPU/subscriber; "
+        f"send {v['send_s']:.1f} s\n"
+        f"  peak RSS {v['peak_rss_mb']:.0f} MB; outbox {v['states']}",
+        flush=True,
     )
 
 

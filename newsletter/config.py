@@ -140,6 +140,15 @@ class Settings(BaseSettings):
     send_max_error_rate: float = Field(
         0.2, gt=0, le=1, description="Pause a run when more of its mails than this fail."
     )
+    send_outcome_group: int = Field(
+        64,
+        ge=1,
+        le=10_000,
+        description="Outcomes committed together at most (1: each alone); a crash resends them.",
+    )
+    send_outcome_group_ms: float = Field(
+        200.0, ge=0, le=60_000, description="...and at most this long after the first of them."
+    )
     catch_up_days: int = Field(
         1, ge=0, le=7, description="After downtime, also queue the digests of this many past days."
     )
@@ -148,6 +157,13 @@ class Settings(BaseSettings):
     )
     worker_poll_seconds: float = Field(
         5.0, gt=0, description="How often an idle `newsletter worker` looks for due mail."
+    )
+    dispatch_parts: int = Field(
+        1,
+        ge=1,
+        le=256,
+        description="Subscribers queued in this many parts; on PostgreSQL each dispatcher "
+        "(the scheduler, `newsletter worker --dispatch`) takes the parts nobody else is queueing.",
     )
     bounce_soft_limit: int = Field(
         3, ge=1, le=100, description="Soft bounces within the window that suppress an address."

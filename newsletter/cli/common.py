@@ -85,8 +85,10 @@ def parse_day(value: str | None) -> date | None:
 def send_summary(report: SendReport) -> str:
     """What a send run did, as `send` and `worker --once` print it."""
     counts = report.counts
+    # A recipient's policy refusal (5.7.x at RCPT) is retried like any deferral.
+    deferred = counts["deferred"] + counts["ambiguous"] + counts.get("refused", 0)
     return (
-        f"sent {counts['sent']}, deferred {counts['deferred'] + counts['ambiguous']}, "
+        f"sent {counts['sent']}, deferred {deferred}, "
         f"bounced {counts['bounced']}, failed {counts['failed']}, cancelled {report.cancelled}"
     )
 

@@ -52,6 +52,10 @@ def _bar() -> Progress:
 def digest(
     day: Annotated[str | None, typer.Option("--date", help="YYYY-MM-DD (default: today)")] = None,
     dry_run: Annotated[bool, typer.Option(help="Match and report; queue nothing")] = False,
+    part: Annotated[
+        str | None,
+        typer.Option(help="K/N: only part K (0..N-1) of the subscribers, by id; run N at once"),
+    ] = None,
 ) -> None:
     """Match the day's papers and queue a digest for every due subscriber."""
     from rich.table import Table
@@ -62,6 +66,7 @@ def digest(
 
     settings = load_settings()
     wanted = parse_day(day) or today(settings)
+    which = _part(part)
     _, sessions = migrated(settings)
     options = DigestOptions(
         max_papers=settings.digest_max_papers,
@@ -79,6 +84,7 @@ def digest(
                 embedder=load_embedder(settings.embedding_model),
                 now=datetime.now(UTC),
                 progress=lambda n: progress.advance(task, n),
+                part=which,
             )
         except NoPapersError as exc:
             fail(str(exc))
@@ -93,6 +99,15 @@ def digest(
         f"{verb} {report.queued} digests, nothing matched for {report.nothing_matched}",
         highlight=False,
     )
+
+
+def _part(text: str | None) -> tuple[int, int] | None:
+    if text is None:
+        return None
+    k, slash, n = text.partition("/")
+    if not (slash and k.isdigit() and n.isdigit() and 0 <= int(k) < int(n)):
+        fail(f"--part takes K/N with 0 <= K < N, e.g. 0/4, not {text!r}")
+    return int(k), int(n)
 
 
 def send(

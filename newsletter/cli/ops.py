@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -15,7 +16,9 @@ from newsletter.cli.common import fail, load_settings, migrated, out, send_summa
 
 if TYPE_CHECKING:
     from rich.text import Text
+    from sqlalchemy.orm import Session, sessionmaker
 
+    from newsletter.config import Settings
     from newsletter.db.fetch_runs import FetchRun
 
 log = logging.getLogger(__name__)
@@ -31,10 +34,15 @@ def worker(
     heartbeat: Annotated[
         Path | None, typer.Option(help="File touched after every round (for health checks)")
     ] = None,
+    dispatch: Annotated[
+        bool, typer.Option(help="Also queue due digests, sharing NEWSLETTER_DISPATCH_PARTS")
+    ] = False,
 ) -> None:
     """Only send: drain the outbox, wait, repeat, until SIGTERM/SIGINT. On PostgreSQL any
-    number of workers share the queue (rows are claimed with FOR UPDATE SKIP LOCKED). With
-    --once, prints what it sent (like `send`) and exits 1 when it could not send."""
+    number of workers share the queue (rows are claimed with FOR UPDATE SKIP LOCKED); with
+    --dispatch they also share the queueing (each takes the parts of the subscribers nobody
+    else is queueing), so the digest phase scales with workers too. With --once, prints what
+    it sent (like `send`) and exits 1 when it could not send."""
     import asyncio
 
     from newsletter.delivery import wiring
@@ -44,7 +52,10 @@ def worker(
     stopping = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stopping.set())
+    queue = _dispatcher(settings, sessions) if dispatch else None
     while not stopping.is_set():
+        if queue is not None:
+            queue()
         try:
             report = asyncio.run(
                 wiring.send_all(
@@ -75,6 +86,27 @@ def worker(
         if once:
             return
         stopping.wait(timeout=settings.worker_poll_seconds)
+
+
+def _dispatcher(settings: Settings, sessions: sessionmaker[Session]) -> Callable[[], None]:
+    from newsletter.matching.embedding import load_embedder
+    from newsletter.pipeline.dispatch import dispatch as dispatch_due
+    from newsletter.pipeline.scheduler import digest_options
+
+    embedder = load_embedder(settings.embedding_model)
+
+    def queue_due() -> None:
+        dispatch_due(
+            sessions=sessions,
+            now=datetime.now(UTC),
+            default_timezone=settings.timezone,
+            options=digest_options(settings),
+            embedder=embedder,
+            catch_up_days=settings.catch_up_days,
+            parts=settings.dispatch_parts,
+        )
+
+    return queue_due
 
 
 def status(

@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import ColumnElement, and_, exists, false, func, or_, select, true
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from newsletter.db.models import InterestProfileRow, OutboxRow, SubscriberRow
-from newsletter.db.subscriber_rows import to_profile
+from newsletter.db.subscriber_rows import PROFILE_COLUMNS, to_profile
 from newsletter.domain import Frequency, InterestProfile, Status
 
 
@@ -62,17 +62,31 @@ def send_slots(session: Session) -> list[tuple[str | None, int]]:
 
 
 def due_subscribers(
-    session: Session, *, day: date, slots: Sequence[DueSlot] | None = None, chunk: int = 1000
+    session: Session,
+    *,
+    day: date,
+    slots: Sequence[DueSlot] | None = None,
+    chunk: int = 1000,
+    part: tuple[int, int] | None = None,
 ) -> Iterator[DueSubscriber]:
     """Active subscribers whose digest for `day` is not decided yet (weekly ones on their
-    weekday; only those in `slots` when given), by id in chunks so 100k subscribers never
-    sit in memory at once."""
+    weekday; only those in `slots` when given; only part k of n, by id, when `part` is
+    (k, n)), by id in chunks so 100k subscribers never sit in memory at once. Read as
+    columns: queueing reads every subscriber once a day."""
     last_id = 0
     in_slots = true() if slots is None else _in_slots(slots)
+    in_part = true() if part is None else (SubscriberRow.id % part[1] == part[0])
     while True:
-        rows = session.scalars(
-            select(SubscriberRow)
-            .options(selectinload(SubscriberRow.profile))
+        rows = session.execute(
+            select(
+                SubscriberRow.id,
+                SubscriberRow.email,
+                SubscriberRow.token_key,
+                SubscriberRow.frequency,
+                InterestProfileRow.subscriber_id.label("has_profile"),
+                *PROFILE_COLUMNS,
+            )
+            .outerjoin(InterestProfileRow, InterestProfileRow.subscriber_id == SubscriberRow.id)
             .where(
                 SubscriberRow.id > last_id,
                 SubscriberRow.status == Status.ACTIVE,
@@ -81,6 +95,7 @@ def due_subscribers(
                     SubscriberRow.send_weekday == day.weekday(),
                 ),
                 in_slots,
+                in_part,
                 ~exists().where(
                     OutboxRow.subscriber_id == SubscriberRow.id, OutboxRow.digest_date == day
                 ),
@@ -96,10 +111,9 @@ def due_subscribers(
                 email=row.email,
                 token_key=row.token_key,
                 frequency=Frequency(row.frequency),
-                profile=to_profile(row.profile),
+                profile=to_profile(row if row.has_profile is not None else None),
             )
         last_id = rows[-1].id
-        session.expunge_all()
 
 
 def example_paper_ids(session: Session) -> set[str]:

@@ -11,6 +11,8 @@ sender and records their outcomes.
 
 from __future__ import annotations
 
+import functools
+import itertools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -80,16 +82,25 @@ class ClaimedDigest:
 
 
 def encode_matches(matches: Sequence[Match]) -> list[dict[str, Any]]:
-    """What the outbox keeps of a match: enough to render the mail again, nothing more."""
+    """What the outbox keeps of a match: enough to render the mail again, nothing more.
+    Highlights by field, each a flat list of (start, end) pairs: {"title": [0, 6],
+    "abstract": [11, 16, 30, 35]} (no list per span to build, store and read back)."""
     return [
         {
             "id": m.paper.id,
             "score": round(m.score, 4),
             "why": list(m.why),
-            "highlights": [[h.field, h.start, h.end] for h in m.highlights],
+            "highlights": _flat_spans(m.highlights),
         }
         for m in matches
     ]
+
+
+def _flat_spans(highlights: Sequence[Highlight]) -> dict[str, list[int]]:
+    flat: dict[str, list[int]] = {}
+    for span in highlights:
+        flat.setdefault(span.field, []).extend((span.start, span.end))
+    return flat
 
 
 def decode_matches(
@@ -101,25 +112,40 @@ def decode_matches(
             paper=papers[item["id"]],
             score=float(item["score"]),
             why=tuple(item["why"]),
-            highlights=tuple(Highlight(f, s, e) for f, s, e in item["highlights"]),
+            highlights=_spans(item["highlights"]),
         )
         for item in content
         if item["id"] in papers
     ]
 
 
+def _spans(stored: dict[str, list[int]] | list[list[Any]]) -> tuple[Highlight, ...]:
+    if isinstance(stored, list):  # queued before the flat form: [[field, start, end], …]
+        return tuple(_highlight(f, s, e) for f, s, e in stored)
+    spans: list[Highlight] = []
+    for field, flat in stored.items():
+        spans += map(_highlight, itertools.repeat(field), flat[0::2], flat[1::2])
+    return tuple(spans)
+
+
+# The same spans come back for many readers of a paper: one immutable Highlight each.
+_highlight = functools.lru_cache(maxsize=65536)(Highlight)
+
+
 def insert_ignoring_conflicts(
     session: Session, table: Table, rows: list[dict[str, Any]], *, conflict_on: list[str]
 ) -> int:
     """INSERT that skips rows already there (by the unique `conflict_on` columns), so that
-    enqueueing twice is harmless; any other constraint violation still raises."""
+    enqueueing twice is harmless; any other constraint violation still raises. One
+    statement run for all rows (executemany): a multi-row VALUES would be compiled anew
+    for every chunk, which cost more than the rows."""
     if not rows:
         return 0
     dialect = session.get_bind().dialect.name
     builder = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = builder(table).on_conflict_do_nothing(index_elements=conflict_on)
     # Without preserve_rowcount, SQLAlchemy on psycopg reports an INSERT's rowcount as -1.
-    statement = builder(table).values(rows).on_conflict_do_nothing(index_elements=conflict_on)
-    result = session.execute(statement, execution_options={"preserve_rowcount": True})
+    result = session.execute(statement, rows, execution_options={"preserve_rowcount": True})
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
@@ -139,14 +165,11 @@ def enqueue(session: Session, digests: Iterable[NewDigest], *, now: datetime) ->
         }
         for d in digests
     ]
-    inserted = 0
-    for start in range(0, len(rows), 500):
-        table = OutboxRow.__table__
-        assert isinstance(table, Table)
-        inserted += insert_ignoring_conflicts(
-            session, table, rows[start : start + 500], conflict_on=["subscriber_id", "digest_date"]
-        )
-    return inserted
+    table = OutboxRow.__table__
+    assert isinstance(table, Table)
+    return insert_ignoring_conflicts(
+        session, table, rows, conflict_on=["subscriber_id", "digest_date"]
+    )
 
 
 def counts_by_state(session: Session) -> dict[str, int]:

@@ -1,5 +1,6 @@
-"""The sender's side of the outbox: claiming due rows under a lease, recording each
-outcome, and giving rows back when a run stops or its worker died.
+"""The sender's side of the outbox: claiming due rows under a lease, recording one
+outcome (newsletter.db.outcomes writes them in groups), and giving rows back when a run
+stops or its worker died.
 
 Each outcome is written only while the claim still holds the row (newsletter.db.outbox has
 the states and why a row is claimed in its own transaction), so a worker whose lease was
@@ -12,13 +13,12 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from newsletter.db.models import OutboxRow, SentPaperRow, SubscriberRow
+from newsletter.db import outcomes
+from newsletter.db.models import OutboxRow, SubscriberRow
 from newsletter.db.outbox import ClaimedDigest, State
-from newsletter.domain import Status
 
 
 def claim(
@@ -55,13 +55,18 @@ def claim(
         )
         if not ids:
             return []
+        # Columns, not ORM objects: a batch is read on the hot path.
         rows = session.execute(
-            select(OutboxRow, SubscriberRow)
+            select(
+                OutboxRow.id, OutboxRow.subscriber_id, SubscriberRow.email,
+                SubscriberRow.token_key, SubscriberRow.status, OutboxRow.digest_date,
+                OutboxRow.message_id, OutboxRow.content, OutboxRow.attempts, OutboxRow.created_at,
+            )
             .join(SubscriberRow, SubscriberRow.id == OutboxRow.subscriber_id)
             .where(OutboxRow.id.in_(ids))
             .order_by(OutboxRow.next_attempt_at, OutboxRow.id)
-        ).all()
-        return [ClaimedDigest.of(row, subscriber) for row, subscriber in rows]
+        ).all()  # fmt: skip
+        return [ClaimedDigest(*row) for row in rows]
 
 
 def reclaim_expired(
@@ -98,71 +103,11 @@ def _held(digest: ClaimedDigest) -> Any:
     )
 
 
-def _engine(sessions: sessionmaker[Session]) -> Engine:
-    # Outcomes are written once per message on the hot path: Core on a connection costs a
-    # fraction of an ORM session's bookkeeping.
-    engine = sessions.kw["bind"]
-    assert isinstance(engine, Engine)
-    return engine
-
-
-def _finish(connection: Connection, digest: ClaimedDigest, **values: Any) -> bool:
-    """Record an outcome, only if this claim still holds the row."""
-    result = connection.execute(
-        update(OutboxRow).where(_held(digest)).values(lease_expires_at=None, **values)
-    )
-    return bool(result.rowcount)
-
-
-def renew(
-    sessions: sessionmaker[Session], digest: ClaimedDigest, *, now: datetime, lease: timedelta
-) -> Status | None:
-    """Just before a message goes out: extend this claim's lease and read the subscriber's
-    status now. None when the claim was lost (its lease ran out and another sender took
-    the row: it must not be sent from here); otherwise the current status."""
-    with _engine(sessions).begin() as connection:
-        held = connection.execute(
-            update(OutboxRow).where(_held(digest)).values(lease_expires_at=now + lease)
-        ).rowcount
-        if not held:
-            return None
-        status = connection.scalar(
-            select(SubscriberRow.status).where(SubscriberRow.id == digest.subscriber_id)
-        )
-        # A deleted subscriber is mailed no more than one who left.
-        return Status(status) if status is not None else Status.UNSUBSCRIBED
-
-
 def record_sent(
     sessions: sessionmaker[Session], digest: ClaimedDigest, *, reply: str, now: datetime
 ) -> None:
     """The mail was accepted: the row is sent and its papers count as received."""
-    with _engine(sessions).begin() as connection:
-        held = _finish(
-            connection,
-            digest,
-            state=State.SENT,
-            sent_at=now,
-            updated_at=now,
-            last_reply=reply,
-        )
-        if not held or not digest.paper_ids:
-            return
-        table = SentPaperRow.__table__
-        assert isinstance(table, Table)
-        builder = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
-        connection.execute(
-            builder(table).on_conflict_do_nothing(),
-            [
-                {
-                    "subscriber_id": digest.subscriber_id,
-                    "paper_id": paper_id,
-                    "outbox_id": digest.outbox_id,
-                    "sent_at": now,
-                }
-                for paper_id in digest.paper_ids
-            ],
-        )
+    outcomes.record(sessions, [outcomes.Outcome(digest, State.SENT, reply, now)])
 
 
 def record_retry(
@@ -173,15 +118,9 @@ def record_retry(
     now: datetime,
     next_attempt_at: datetime,
 ) -> None:
-    with _engine(sessions).begin() as connection:
-        _finish(
-            connection,
-            digest,
-            state=State.DEFERRED,
-            next_attempt_at=next_attempt_at,
-            updated_at=now,
-            last_reply=reply,
-        )
+    outcomes.record(
+        sessions, [outcomes.Outcome(digest, State.DEFERRED, reply, now, retry_at=next_attempt_at)]
+    )
 
 
 def record_final(
@@ -194,19 +133,12 @@ def record_final(
     suppress: bool = False,
 ) -> None:
     """failed / bounced / cancelled; a bounce also stops all mail to the address."""
-    with _engine(sessions).begin() as connection:
-        held = _finish(connection, digest, state=state.value, updated_at=now, last_reply=reply)
-        if suppress and held:
-            connection.execute(
-                update(SubscriberRow)
-                .where(SubscriberRow.id == digest.subscriber_id)
-                .values(status=Status.BOUNCED, suppressed_reason=reply[:500], suppressed_at=now)
-            )
+    outcomes.record(sessions, [outcomes.Outcome(digest, state, reply, now, suppress=suppress)])
 
 
 def release(sessions: sessionmaker[Session], digests: Sequence[ClaimedDigest]) -> None:
     """Return claimed but unsent rows to the queue as they were (a paused or stopped run)."""
-    with _engine(sessions).begin() as connection:
+    with outcomes.engine_of(sessions).begin() as connection:
         for digest in digests:
             connection.execute(
                 update(OutboxRow)

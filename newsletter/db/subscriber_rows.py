@@ -4,6 +4,8 @@ re-exports these names, the way most callers import them."""
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -20,7 +22,32 @@ def to_schedule(row: SubscriberRow) -> Schedule:
     )
 
 
-def to_profile(row: InterestProfileRow | None) -> InterestProfile:
+class ProfileColumns(Protocol):
+    """An interest profile's columns: a row object, or a row of a select that names them."""
+
+    description: str
+    keywords: list[str]
+    negative_keywords: list[str]
+    categories: list[str]
+    category_mode: str
+    authors: list[str]
+    seed_papers: list[str]
+    disliked_papers: list[str]
+
+
+PROFILE_COLUMNS = (
+    InterestProfileRow.description,
+    InterestProfileRow.keywords,
+    InterestProfileRow.negative_keywords,
+    InterestProfileRow.categories,
+    InterestProfileRow.category_mode,
+    InterestProfileRow.authors,
+    InterestProfileRow.seed_papers,
+    InterestProfileRow.disliked_papers,
+)
+
+
+def to_profile(row: ProfileColumns | None) -> InterestProfile:
     if row is None:
         return InterestProfile()
     return InterestProfile(

@@ -18,6 +18,8 @@ from newsletter.mail.render import RenderedEmail
 _SPECIALS = re.compile(r'[()<>\[\]:;@\\,."]')  # RFC 5322 specials: not allowed in an atom
 _FORBIDDEN = re.compile(r"[\r\n\x00]")
 _HEADER_NAME = re.compile(r"^[!-9;-~]+$")  # RFC 5322 ftext: printable ASCII except ":"
+QP_LINES_KEPT = 20_000  # encoded lines remembered (a few MB); then forgotten all at once
+_QP_LINES: dict[str, bytes] = {}
 
 # Signed headers, named explicitly: dkimpy's default list leaves out List-Unsubscribe-Post,
 # and receivers ignore one-click unsubscribe that the signature does not cover.
@@ -60,12 +62,11 @@ class MailIdentity:
     @property
     def encoded_from(self) -> str:
         """The From header, its display name RFC 2047-encoded when it is not ASCII."""
-        name, address = parseaddr(self.from_header)
-        return formataddr((name, address), charset="utf-8")
+        return formataddr(_parsed(self.from_header), charset="utf-8")
 
     @property
     def address(self) -> str:
-        return parseaddr(self.from_header)[1]
+        return _parsed(self.from_header)[1]
 
     @property
     def domain(self) -> str:
@@ -74,7 +75,7 @@ class MailIdentity:
     @property
     def list_id(self) -> str:
         """RFC 2919: a phrase (RFC 2047-encoded if need be), then the id in angle brackets."""
-        name = parseaddr(self.from_header)[0] or "Paper digest"
+        name = _parsed(self.from_header)[0] or "Paper digest"
         if not name.isascii():
             phrase = Header(name, "utf-8").encode()
         elif _SPECIALS.search(name):  # "Papers, daily" must be a quoted string
@@ -85,6 +86,12 @@ class MailIdentity:
 
     def new_message_id(self) -> str:
         return make_msgid(idstring="digest", domain=self.domain)
+
+
+@lru_cache(maxsize=64)
+def _parsed(header: str) -> tuple[str, str]:
+    # Cached: every message asks for the same From, and parsing it costs more than using it.
+    return parseaddr(header)
 
 
 def build_message(
@@ -154,15 +161,42 @@ def _encoded(name: str, value: str) -> str:
 
 
 def _part(boundary: str, subtype: str, body: str) -> bytes:
-    # Quoted-printable keeps the body 7-bit clean for any relay and short-lined for filters.
-    lines = body.replace("\r\n", "\n").replace("\r", "\n")
-    encoded = binascii.b2a_qp(lines.encode("utf-8"), istext=True).replace(b"\n", b"\r\n")
     head = (
         f"\r\n--{boundary}\r\n"
         f'Content-Type: text/{subtype}; charset="utf-8"\r\n'
         "Content-Transfer-Encoding: quoted-printable\r\n\r\n"
     )
-    return head.encode("ascii") + encoded
+    return head.encode("ascii") + quoted_printable(body)
+
+
+def quoted_printable(body: str) -> bytes:
+    """`body` in quoted-printable with CRLF line ends, as binascii encodes it whole.
+
+    Quoted-printable keeps the body 7-bit clean for any relay and short-lined for filters.
+    It encodes line by line, so each line is encoded once while its text recurs: a day's
+    digests share most lines (the frame, the papers), and only a reader's own lines (their
+    highlights, reasons, links) are encoded per message. A line is encoded with its line
+    end, as binascii treats trailing whitespace before a line end and at the end apart."""
+    if "\r" in body:
+        body = body.replace("\r\n", "\n").replace("\r", "\n")
+    lines = body.split("\n")
+    known = _QP_LINES
+    if len(known) > QP_LINES_KEPT:
+        known.clear()
+    get = known.get
+    last = lines.pop()
+    out = [get(line) or _remembered(line) for line in lines]
+    out.append(_qp(last))
+    return b"".join(out)
+
+
+def _remembered(line: str) -> bytes:
+    encoded = _QP_LINES[line] = _qp(line + "\n")
+    return encoded
+
+
+def _qp(text: str) -> bytes:
+    return binascii.b2a_qp(text.encode("utf-8"), istext=True).replace(b"\n", b"\r\n")
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,10 @@ the basic code's first digit, as RFC 3463 requires):
   2xx after DATA                             SENT
   other 2xx/3xx, unknown codes               DEFERRED   not a final answer; retry
   4xx                                        DEFERRED   temporary (slow_down: 421/450/454/4.7.x)
-  530/534/535/538, 5.7.x                     STOP       authentication or policy on our side
+  530/534/535/538                            STOP       authentication on our side
+  5.7.x at RCPT                              REFUSED    this recipient's policy (blocked sender,
+                                                        a forwarder's DMARC): retried with backoff
+  other 5.7.x                                STOP       policy on our side (session, sender, body)
   5.1.7/5.1.8                                STOP       our sender address is refused
   5xx while connecting (greeting/TLS/AUTH)   STOP       every message would meet it
   552, 5.2.x, 5.3.x                          FAILED     this message: too big, mailbox full
@@ -21,6 +24,12 @@ the basic code's first digit, as RFC 3463 requires):
   other 5.x.x                                FAILED     permanent for this message only
   550/551/553 at RCPT                        BOUNCED    no enhanced code: mailbox refused
   other 5xx (554, ...)                       FAILED
+
+REFUSED is about one recipient, so one such address never holds up anyone else's digest
+(a refusal at RCPT names that address alone). A refusal about the sender shows as the same
+reply to many different recipients ("5.7.1 Relaying denied"): the sender stops the run after
+`REFUSALS_ALIKE_TO_STOP` such replies in a row with nothing accepted between them, comparing
+them by `refusal_key` (codes and text, without addresses and words with digits).
 
 552 is FAILED even at MAIL FROM: RFC 1870 answers a too large SIZE there with a bare 552
 (aiosmtpd does), and stopping the run for one large message would be wrong. 5.2.2 (mailbox
@@ -37,11 +46,17 @@ from enum import StrEnum
 from newsletter.mail.status_codes import MAILBOX_GONE
 
 MAX_REPLY_CHARS = 500
+# This many recipient refusals in a row, alike and for different recipients, are about us.
+REFUSALS_ALIKE_TO_STOP = 10
 
 _ENHANCED = re.compile(r"([245])\.(\d{1,3})\.(\d{1,3})(?![\d.])")
 _AUTH_CODES = frozenset({530, 534, 535, 538})
 _SLOW_DOWN_CODES = frozenset({421, 450, 454})
 _MAILBOX_CODES = frozenset({550, 551, 553})
+# What varies between recipients in one refusal: the address, and words with digits (queue
+# ids, IPs, times).
+_VARYING = re.compile(r"<[^>]*>|[^\s<>]+@[^\s<>]+|[^\s<>]*\d[^\s<>]*")
+_WORD = re.compile(r"[^\W\d_]+")
 
 
 class Phase(StrEnum):
@@ -57,6 +72,7 @@ class Verdict(StrEnum):
     BOUNCED = "bounced"  # the address does not exist: suppress it
     FAILED = "failed"  # give up on this message, keep the address
     STOP = "stop"  # our side is refused: stop the run, blame no recipient
+    REFUSED = "refused"  # this recipient refuses us by policy: retry later, then give up
     AMBIGUOUS = "ambiguous"  # may have been delivered: retry with the same Message-ID
 
 
@@ -108,8 +124,12 @@ def _temporary(code: int, enhanced: tuple[int, int, int] | None) -> Classificati
 
 def _permanent(reply: Reply, code: int, enhanced: tuple[int, int, int] | None) -> Classification:
     subject = enhanced[1] if enhanced else None
-    if code in _AUTH_CODES or subject == 7:
-        return _verdict(Verdict.STOP, "refused by policy or authentication")
+    if code in _AUTH_CODES:
+        return _verdict(Verdict.STOP, "authentication refused or required")
+    if subject == 7:
+        if reply.phase is Phase.RCPT:
+            return _verdict(Verdict.REFUSED, "this recipient refuses our mail by policy")
+        return _verdict(Verdict.STOP, "refused by policy")
     if enhanced is not None and enhanced[1:] in {(1, 7), (1, 8)}:
         return _verdict(Verdict.STOP, "our sender address is refused")
     if reply.phase is Phase.CONNECT:
@@ -123,6 +143,12 @@ def _permanent(reply: Reply, code: int, enhanced: tuple[int, int, int] | None) -
     if enhanced is None and reply.phase is Phase.RCPT and code in _MAILBOX_CODES:
         return _verdict(Verdict.BOUNCED, "mailbox refused")
     return _verdict(Verdict.FAILED, "permanent failure for this message")
+
+
+def refusal_key(reply: Reply) -> str:
+    """What one refusal has in common with the same refusal for another recipient."""
+    words = _WORD.findall(_VARYING.sub(" ", reply.message.lower()))
+    return f"{reply.code} {reply.enhanced} {' '.join(words)[:120]}"
 
 
 def _consistent_enhanced(reply: Reply) -> tuple[int, int, int] | None:

@@ -1,9 +1,15 @@
 """Drain the outbox: claim due digests, send each over the SMTP pool, record every outcome.
 
-Each row's outcome is committed as soon as the server answers, so a crash re-sends at most
-the messages that were in flight. Reply classes decide what happens next (see replies.py):
-deferrals back off exponentially and give up after days, bounces suppress the address, and
-a policy refusal on our side (5.7.x) stops the whole run without blaming anyone.
+Outcomes are committed in small groups (`SendPolicy.outcome_group`, at most so many messages
+and so many seconds), so a crash re-sends at most the messages in flight and one group, each
+with its Message-ID. Before each message its subscriber's status is read again (no write),
+and the batch's leases are renewed together when half a lease has passed, so a row taken
+over by another sender is never sent from here. Reply classes decide what happens next
+(see replies.py):
+deferrals back off exponentially and give up after days, bounces suppress the address, a
+recipient's policy refusal (5.7.x at RCPT) is that row's deferral, and a refusal of our side
+(AUTH, MAIL FROM, the session, or the same refusal for many different recipients) stops the
+whole run without blaming anyone.
 """
 
 from __future__ import annotations
@@ -17,12 +23,21 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from newsletter.db import outbox_claims
+from newsletter.db import outbox_claims, outcomes
 from newsletter.db.outbox import ClaimedDigest, State
+from newsletter.db.outcomes import Outcome
 from newsletter.db.papers import papers_by_id
 from newsletter.delivery.compose import Composer, queued_digest
+from newsletter.delivery.grouping import OutcomeGroup
 from newsletter.delivery.ratelimit import TokenBucket
-from newsletter.delivery.replies import Classification, Reply, Verdict, classify
+from newsletter.delivery.replies import (
+    REFUSALS_ALIKE_TO_STOP,
+    Classification,
+    Reply,
+    Verdict,
+    classify,
+    refusal_key,
+)
 from newsletter.delivery.smtp import SmtpPool
 from newsletter.domain import Paper, Status
 from newsletter.mail.verp import Verp
@@ -43,6 +58,10 @@ class SendPolicy:
     # SQLite has one sender by construction, so rows left `sending` by a killed process
     # can be retried at once instead of after their lease.
     single_worker: bool = False
+    # Outcomes committed together: at most this many, this long after the first (1: each
+    # alone). A crash sends the uncommitted ones again.
+    outcome_group: int = 1
+    outcome_group_seconds: float = 0.0
 
     def retry_delay(self, attempts: int) -> timedelta:
         delay: timedelta = self.first_retry * (2 ** max(attempts - 1, 0))
@@ -65,6 +84,15 @@ class SendReport:
 
 
 @dataclass
+class _Batch:
+    """The rows claimed together, and which of them this sender still holds."""
+
+    digests: list[ClaimedDigest]
+    renew_at: datetime
+    lost: set[int] = field(default_factory=set)
+
+
+@dataclass
 class Sender:
     sessions: sessionmaker[Session]
     pool: SmtpPool
@@ -76,6 +104,8 @@ class Sender:
     on_outcome: Callable[[Verdict], None] = lambda _: None
     should_stop: Callable[[], bool] = lambda: False  # e.g. SIGTERM: finish in-flight mail only
     report: SendReport = field(default_factory=SendReport)
+    # Recipient refusals since the last accepted mail: refusal_key -> recipients refused so.
+    _refusals: dict[str, set[str]] = field(default_factory=dict)
 
     async def drain(self) -> SendReport:
         """Send every due digest, then return the run's counts."""
@@ -84,17 +114,29 @@ class Sender:
         )
         if reclaimed:
             log.warning("%d digests were in flight when a sender stopped; retrying", reclaimed)
+        self._outcomes = OutcomeGroup(
+            lambda group: outcomes.record(self.sessions, group),
+            size=self.policy.outcome_group,
+            seconds=self.policy.outcome_group_seconds,
+        )
+        with outcomes.StatusReader(outcomes.engine_of(self.sessions)) as reader:
+            self._reader = reader
+            try:
+                await self._claim_and_send()
+            finally:
+                self._outcomes.flush()
+        return self.report
+
+    async def _claim_and_send(self) -> None:
         while self.report.stopped is None and not self.should_stop():
+            now = self.clock()
             batch = outbox_claims.claim(
-                self.sessions,
-                now=self.clock(),
-                limit=self.policy.batch_size,
-                lease=self.policy.lease,
+                self.sessions, now=now, limit=self.policy.batch_size, lease=self.policy.lease
             )
             if not batch:
-                break
+                return
+            self._batch = _Batch(batch, renew_at=now + self.policy.lease / 2)
             await self._send_batch(batch)
-        return self.report
 
     async def _send_batch(self, batch: list[ClaimedDigest]) -> None:
         with self.sessions() as session:
@@ -104,6 +146,7 @@ class Sender:
             pending.put_nowait(digest)
         workers = [self._worker(pending, papers) for _ in range(self.pool.size)]
         await asyncio.gather(*workers)
+        self._outcomes.flush()  # no outcome outlives its batch, nor needs a lease renewed
         leftover = [pending.get_nowait() for _ in range(pending.qsize())]
         outbox_claims.release(self.sessions, leftover)
 
@@ -114,22 +157,27 @@ class Sender:
             digest = pending.get_nowait()
             await self._deliver(digest, papers)
 
+    def _held(self, digest: ClaimedDigest, now: datetime) -> bool:
+        """Whether this sender still holds the row. Half a lease after the claim (or the last
+        renewal), the batch's leases are renewed together; rows that were taken over
+        meanwhile (a slow relay outlived the lease) are dropped from this batch."""
+        batch = self._batch
+        if now >= batch.renew_at:
+            lease = self.policy.lease
+            held = outcomes.renew(self.sessions, batch.digests, now=now, lease=lease)
+            batch.lost = {d.outbox_id for d in batch.digests} - held
+            batch.renew_at = now + lease / 2
+        return digest.outbox_id not in batch.lost
+
     async def _deliver(self, digest: ClaimedDigest, papers: dict[str, Paper]) -> None:
         now = self.clock()
-        # A batch can take longer than a lease (slow relay, low rate limit): each message
-        # renews its claim right before it goes, and is skipped if another sender took it.
-        status = outbox_claims.renew(self.sessions, digest, now=now, lease=self.policy.lease)
-        if status is None:
+        if not self._held(digest, now):
             log.warning("digest %s was taken over by another sender", digest.outbox_id)
             return
+        status = self._reader.status(digest.subscriber_id)
         if status is not Status.ACTIVE:  # unsubscribed, paused or bounced since it was queued
-            outbox_claims.record_final(
-                self.sessions,
-                digest,
-                state=State.CANCELLED,
-                reply=f"not sent: subscriber is {status}",
-                now=now,
-            )
+            why = f"not sent: subscriber is {status}"
+            self._outcomes.add(Outcome(digest, State.CANCELLED, why, now))
             self.report.cancelled += 1
             return
         try:
@@ -138,9 +186,7 @@ class Sender:
             )
         except Exception as exc:  # a bad row must not stop everyone else's mail
             log.exception("could not build digest %s for %s", digest.outbox_id, digest.email)
-            outbox_claims.record_final(
-                self.sessions, digest, state=State.FAILED, reply=f"render: {exc}"[:500], now=now
-            )
+            self._outcomes.add(Outcome(digest, State.FAILED, f"render: {exc}"[:500], now))
             self._count(Verdict.FAILED)
             return
         started = time.perf_counter()
@@ -162,39 +208,41 @@ class Sender:
             self.limiter.slow_down()
         match verdict.verdict:
             case Verdict.SENT:
-                outbox_claims.record_sent(self.sessions, digest, reply=text, now=now)
+                self._outcomes.add(Outcome(digest, State.SENT, text, now))
             case Verdict.DEFERRED | Verdict.AMBIGUOUS:
                 self._retry_or_give_up(digest, text, now)
+            case Verdict.REFUSED:
+                self._retry_or_give_up(digest, text, now)
+                self._note_refusal(digest.email, reply)
             case Verdict.BOUNCED:
-                outbox_claims.record_final(
-                    self.sessions, digest, state=State.BOUNCED, reply=text, now=now, suppress=True
-                )
+                self._outcomes.add(Outcome(digest, State.BOUNCED, text, now, suppress=True))
             case Verdict.FAILED:
-                outbox_claims.record_final(
-                    self.sessions, digest, state=State.FAILED, reply=text, now=now
-                )
+                self._outcomes.add(Outcome(digest, State.FAILED, text, now))
             case Verdict.STOP:
                 # Not the recipient's fault: the row goes back untouched for the next run.
                 outbox_claims.release(self.sessions, [digest])
                 self._stop(f"the relay refused us ({verdict.reason}): {text}")
         self._count(verdict.verdict)
 
+    def _note_refusal(self, recipient: str, reply: Reply) -> None:
+        """The same refusal for many different recipients, nothing accepted meanwhile, is
+        about us (e.g. "5.7.1 Relaying denied"), not about them: stop the run."""
+        refused = self._refusals.setdefault(refusal_key(reply), set())
+        refused.add(recipient)
+        if len(refused) >= REFUSALS_ALIKE_TO_STOP:
+            self._stop(f"the relay refused {len(refused)} recipients alike: {reply}")
+
     def _retry_or_give_up(self, digest: ClaimedDigest, reply: str, now: datetime) -> None:
         if now - digest.created_at >= self.policy.give_up_after:
-            outbox_claims.record_final(
-                self.sessions, digest, state=State.FAILED, reply=f"gave up: {reply}", now=now
-            )
+            self._outcomes.add(Outcome(digest, State.FAILED, f"gave up: {reply}", now))
             return
-        outbox_claims.record_retry(
-            self.sessions,
-            digest,
-            reply=reply,
-            now=now,
-            next_attempt_at=now + self.policy.retry_delay(digest.attempts),
-        )
+        retry_at = now + self.policy.retry_delay(digest.attempts)
+        self._outcomes.add(Outcome(digest, State.DEFERRED, reply, now, retry_at=retry_at))
 
     def _count(self, verdict: Verdict) -> None:
         self.report.counts[verdict.value] += 1
+        if verdict is Verdict.SENT:
+            self._refusals.clear()
         MAILS.labels(verdict.value).inc()
         self.on_outcome(verdict)
         attempted = self.report.attempted

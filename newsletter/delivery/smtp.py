@@ -5,6 +5,9 @@ decides between "nothing was handed over" (retry freely) and "the message may ha
 accepted" (an exception while `data()` runs). `send` never raises for SMTP or network
 problems. It does not call `TokenBucket.slow_down()`: the caller does, when
 `classify(reply).slow_down`.
+
+`send` takes the message as the composer built it, CRLF line ends throughout, and hands it
+to aiosmtplib without a second pass over it (newsletter.delivery.smtp_client).
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from aiosmtplib import (
 from newsletter.config import SmtpSecurity
 from newsletter.delivery.ratelimit import TokenBucket
 from newsletter.delivery.replies import Phase, Reply
+from newsletter.delivery.smtp_client import Client
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +59,7 @@ class _Slot:
     """One connection's place in the pool; connected lazily, replaced when broken."""
 
     def __init__(self) -> None:
-        self.smtp: aiosmtplib.SMTP | None = None
+        self.smtp: Client | None = None
         self.transactions = 0
 
     @property
@@ -147,9 +151,9 @@ class SmtpPool:
         slot.smtp = smtp
         return None
 
-    def _client(self) -> aiosmtplib.SMTP:
+    def _client(self) -> Client:
         config = self._config
-        return aiosmtplib.SMTP(
+        return Client(
             hostname=config.host,
             port=config.port,
             username=config.username,
@@ -187,7 +191,7 @@ async def _hello(smtp: aiosmtplib.SMTP) -> None:
         await smtp.helo()
 
 
-async def _exchange(smtp: aiosmtplib.SMTP, sender: str, recipient: str, data: bytes) -> Reply:
+async def _exchange(smtp: Client, sender: str, recipient: str, data: bytes) -> Reply:
     """MAIL, RCPT and DATA for one recipient; the first refusal or the final reply."""
     # aiosmtplib raises ValueError for these (command injection); answer as a server would.
     if _CONTROL.search(sender):
@@ -205,7 +209,7 @@ async def _exchange(smtp: aiosmtplib.SMTP, sender: str, recipient: str, data: by
     if reply.code == 250:
         reply = await _attempt(Phase.RCPT, smtp.rcpt(recipient, encoding=encoding))
     if reply.code in {250, 251}:
-        reply = await _attempt(Phase.DATA, smtp.data(data))
+        reply = await _attempt(Phase.DATA, smtp.send_data(data))
     return reply
 
 

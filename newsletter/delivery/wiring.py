@@ -89,6 +89,8 @@ def send_policy(settings: Settings) -> SendPolicy:
         give_up_after=timedelta(days=settings.send_give_up_days),
         max_error_rate=settings.send_max_error_rate,
         single_worker=make_url(settings.database_url).get_backend_name() == "sqlite",
+        outcome_group=settings.send_outcome_group,
+        outcome_group_seconds=settings.send_outcome_group_ms / 1000,
     )
 
 

@@ -1,29 +1,30 @@
 """One paper as a digest shows it: the title and a fair excerpt of the abstract with the
 matched words highlighted, a short author line, and the links to the paper and its code.
 
-newsletter.mail.render builds these Items once per excerpt length and hands them to the
-templates; everything here is escaped or checked (URLs) before a template sees it.
+newsletter.mail.layout renders what a paper shows to everyone once; `marked` splits a
+reader's title and excerpt at their highlights for newsletter.mail.digest, which escapes
+them. Source-supplied URLs are checked here before any template sees them.
 """
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from markupsafe import Markup, escape
-
-from newsletter.domain import Highlight, Match, Paper
+from newsletter.domain import Highlight, Paper
 from newsletter.normalize import is_arxiv_id
 
 AUTHORS_SHOWN = 4
+# Excerpt lengths tried, longest first, before papers are dropped to fit the HTML budget; the
+# text part always shows the longest.
+EXCERPT_STEPS = (900, 600, 400, 250)
 
 # A sentence ends at . ! or ? before a space, unless it is a common abbreviation.
 _SENTENCE_END = re.compile(
     r"[.!?](?<!\be\.g\.)(?<!\bi\.e\.)(?<!\bal\.)(?<!\bvs\.)(?<!\bcf\.)(?<!\bFig\.)(?=\s)"
 )
-_MARK_OPEN = Markup('<mark class="hl">')
-_MARK_CLOSE = Markup("</mark>")
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,61 +35,8 @@ class PaperLinks:
     less_like_this: str
 
 
-@dataclass(frozen=True, slots=True)
-class Item:
-    """One paper as the templates show it; text is escaped and marked up here, once."""
-
-    number: int
-    title: Markup
-    url: str | None
-    authors: str
-    categories: str
-    upvotes: int | None
-    excerpt: Markup
-    why: tuple[str, ...]
-    links: tuple[tuple[str, str], ...]  # (label, URL)
-    feedback: PaperLinks | None
-    plain_title: str  # the same text, unmarked, for the plain-text part
-    plain_excerpt: str
-
-
-def build_items(
-    matches: Sequence[Match], *, feedback: Mapping[str, PaperLinks], excerpt_chars: int
-) -> list[Item]:
-    """The matches as numbered Items; `feedback` holds each paper's links by paper id."""
-    return [
-        _item(match, number=number, feedback=feedback.get(match.paper.id), limit=excerpt_chars)
-        for number, match in enumerate(matches, 1)
-    ]
-
-
-def _item(match: Match, *, number: int, feedback: PaperLinks | None, limit: int) -> Item:
-    paper = match.paper
-    abstract_end = excerpt_end(paper.abstract, limit=limit)
-    excerpt = highlighted(paper.abstract, match.highlights, field="abstract", end=abstract_end)
-    plain_excerpt = paper.abstract
-    if abstract_end < len(paper.abstract):
-        plain_excerpt = paper.abstract[:abstract_end].rstrip(",;: ")
-        plain_excerpt += _ellipsis(paper.abstract[:abstract_end])
-        excerpt += _ellipsis(paper.abstract[:abstract_end])
-    upvotes = paper.hf.upvotes if paper.hf is not None else None
-    return Item(
-        number=number,
-        title=highlighted(paper.title, match.highlights, field="title", end=len(paper.title)),
-        url=_safe_url(paper.abs_url) or _id_url(paper, "https://arxiv.org/abs/"),
-        authors=author_line(paper.authors),
-        categories=" · ".join(paper.categories),
-        upvotes=upvotes,
-        excerpt=excerpt,
-        why=match.why,
-        links=_paper_links(paper),
-        feedback=feedback,
-        plain_title=paper.title,
-        plain_excerpt=plain_excerpt,
-    )
-
-
-def _paper_links(paper: Paper) -> tuple[tuple[str, str], ...]:
+def paper_links(paper: Paper) -> tuple[str | None, tuple[tuple[str, str], ...]]:
+    """The paper's page (None: it has none), and its other links as (label, URL)."""
     hf = paper.hf
     candidates = [
         ("PDF", _safe_url(paper.pdf_url) or _id_url(paper, "https://arxiv.org/pdf/")),
@@ -96,7 +44,8 @@ def _paper_links(paper: Paper) -> tuple[tuple[str, str], ...]:
         ("Code", _safe_url(hf.github_repo) if hf is not None else None),
         ("Project page", _safe_url(hf.project_page) if hf is not None else None),
     ]
-    return tuple((label, url) for label, url in candidates if url)
+    page = _safe_url(paper.abs_url) or _id_url(paper, "https://arxiv.org/abs/")
+    return page, tuple((label, url) for label, url in candidates if url)
 
 
 def _id_url(paper: Paper, prefix: str) -> str | None:
@@ -117,9 +66,11 @@ def author_line(authors: Sequence[str]) -> str:
     return ", ".join(authors[:AUTHORS_SHOWN]) + " et al."
 
 
+@functools.lru_cache(maxsize=16384)
 def excerpt_end(text: str, *, limit: int) -> int:
     """Where a fair excerpt of at most `limit` characters ends: after the last whole sentence
-    when that keeps most of the limit, else at the last word boundary."""
+    when that keeps most of the limit, else at the last word boundary. Cached: a paper is
+    cut the same way for every reader."""
     if len(text) <= limit:
         return len(text)
     sentence_ends = [m.end() for m in _SENTENCE_END.finditer(text, 0, limit)]
@@ -129,23 +80,32 @@ def excerpt_end(text: str, *, limit: int) -> int:
     return space if space > limit // 2 else limit
 
 
-def _ellipsis(kept: str) -> str:
+def plain_excerpt(text: str, *, limit: int) -> str:
+    """The excerpt as the text part shows it: cut, trailing punctuation dropped, an ellipsis."""
+    end = excerpt_end(text, limit=limit)
+    if end == len(text):
+        return text
+    return text[:end].rstrip(",;: ") + ellipsis(text[:end])
+
+
+def ellipsis(kept: str) -> str:
     # A no-break space: the text part's wrapping must not leave "…" alone on a line.
     return "\u00a0…" if kept.endswith((".", "!", "?")) else "…"
 
 
-def highlighted(text: str, highlights: Sequence[Highlight], *, field: str, end: int) -> Markup:
-    """`text[:end]` escaped, with the highlighted spans of `field` wrapped in <mark>.
+def marked(text: str, highlights: Sequence[Highlight], *, field: str, end: int) -> list[str]:
+    """`text[:end]` as segments [plain, marked, plain, …, plain], the marked ones being the
+    highlighted spans of `field` (a cut excerpt also loses its trailing punctuation).
 
     Spans may overlap, be unsorted, or lie beyond the text (it changed since matching):
     they are clamped, merged, and dropped when empty."""
-    marked: list[str] = []
+    segments: list[str] = []
     position = 0
     for start, stop in merged_spans(highlights, field=field, length=end):
-        marked += [escape(text[position:start]), _MARK_OPEN, escape(text[start:stop]), _MARK_CLOSE]
+        segments += [text[position:start], text[start:stop]]
         position = stop
-    marked.append(escape(text[position:end].rstrip(",;: ") if end < len(text) else text[position:]))
-    return Markup("").join(marked)
+    segments.append(text[position:end].rstrip(",;: ") if end < len(text) else text[position:])
+    return segments
 
 
 def merged_spans(

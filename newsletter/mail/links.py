@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
@@ -59,9 +60,15 @@ class Links:
             unsubscribe=self.unsubscribe(who),
             papers={
                 paper_id: PaperLinks(
-                    more_like_this=f"{feedback}?{urlencode({'paper': paper_id, 'vote': 'more'})}",
-                    less_like_this=f"{feedback}?{urlencode({'paper': paper_id, 'vote': 'less'})}",
+                    more_like_this=f"{feedback}?{_vote(paper_id, 'more')}",
+                    less_like_this=f"{feedback}?{_vote(paper_id, 'less')}",
                 )
                 for paper_id in paper_ids
             },
         )
+
+
+@functools.lru_cache(maxsize=16384)
+def _vote(paper_id: str, vote: str) -> str:
+    # The same for every reader of the paper: encoded once.
+    return urlencode({"paper": paper_id, "vote": vote})

@@ -89,30 +89,45 @@ def dispatch(
     options: DigestOptions,
     embedder: Embedder | None,
     catch_up_days: int = 1,
+    parts: int = 1,
 ) -> DispatchReport:
     report = DispatchReport()
-    with exclusive(sessions, DISPATCH_LOCK) as held:
-        if not held:
-            report.skipped_locked = True
-            return report
-        days = plan(
-            sessions, now=now, default_timezone=default_timezone, catch_up_days=catch_up_days
-        )
-        for day, slots in days.items():
-            try:
-                result = queue_digests(
-                    sessions=sessions,
-                    day=day,
-                    options=options,
-                    embedder=embedder,
-                    now=now,
-                    slots=slots,
-                )
-            except NoPapersError:
-                report.no_papers.append(day)
+    taken = 0
+    for part in range(parts):
+        with exclusive(sessions, DISPATCH_LOCK + part) as held:
+            if not held:
                 continue
-            report.queued[day] = result.queued
+            taken += 1
+            days = plan(
+                sessions, now=now, default_timezone=default_timezone, catch_up_days=catch_up_days
+            )
+            which = (part, parts) if parts > 1 else None
+            for day, slots in days.items():
+                _queue_part(sessions, report, day, slots, now=now, options=options,
+                            embedder=embedder, part=which)  # fmt: skip
+    report.skipped_locked = taken == 0
     DIGESTS_QUEUED.inc(report.total)
     if report.total:
         log.info("queued %d digests", report.total, extra={"event": "dispatch"})
     return report
+
+
+def _queue_part(
+    sessions: sessionmaker[Session],
+    report: DispatchReport,
+    day: date,
+    slots: list[DueSlot],
+    *,
+    now: datetime,
+    options: DigestOptions,
+    embedder: Embedder | None,
+    part: tuple[int, int] | None,
+) -> None:
+    try:
+        result = queue_digests(sessions=sessions, day=day, options=options, embedder=embedder,
+                               now=now, slots=slots, part=part)  # fmt: skip
+    except NoPapersError:
+        if day not in report.no_papers:
+            report.no_papers.append(day)
+        return
+    report.queued[day] = report.queued.get(day, 0) + result.queued

@@ -58,13 +58,15 @@ def queue_digests(
     now: datetime,
     progress: Callable[[int], None] = lambda _: None,
     slots: Sequence[DueSlot] | None = None,
+    part: tuple[int, int] | None = None,
 ) -> DigestReport:
-    """Queue `day`'s digest for every due subscriber (only those in `slots` when given);
+    """Queue `day`'s digest for every due subscriber (only those in `slots` when given, only
+    part k of n when `part` is (k, n): processes given different parts share the work);
     running it again queues only the subscribers still missing one (the outbox is unique
-    per subscriber and day)."""
+    per subscriber and day, so overlapping runs queue nothing twice)."""
     report = DigestReport(day=day, candidates=0)
     with sessions() as reader:
-        subscribers = due_subscribers(reader, day=day, slots=slots)
+        subscribers = due_subscribers(reader, day=day, slots=slots, part=part)
         chunk = list(islice(subscribers, CHUNK))
         if not chunk:  # the usual case for the scheduler's frequent dispatch ticks
             return report
@@ -157,21 +159,48 @@ def _match_chunk(
                 subscriber_ids=[s.id for s in group],
                 paper_ids=[p.id for p in ranker.papers],
             )
-        # Rank a little deeper so dropping papers the reader already got still fills the mail.
-        extra = max((len(ids) for ids in already.values()), default=0)
-        ranked = ranker.rank_many(((s, s.profile) for s in group), limit=options.max_papers + extra)
-        for subscriber, matches in ranked:
-            seen = already.get(subscriber.id, set())
-            fresh = [m for m in matches if m.paper.id not in seen][: options.max_papers]
-            digests.append(
-                outbox.NewDigest(
-                    subscriber_id=subscriber.id,
-                    digest_date=day,
-                    message_id=options.new_message_id(),
-                    matches=fresh,
-                )
+        chosen = _fresh_matches(ranker, group, already, limit=options.max_papers)
+        digests += [
+            outbox.NewDigest(
+                subscriber_id=subscriber.id,
+                digest_date=day,
+                message_id=options.new_message_id(),
+                matches=chosen[subscriber.id],
             )
+            for subscriber in group
+        ]
     return digests
+
+
+def _fresh_matches(
+    ranker: Ranker, group: list[DueSubscriber], already: dict[int, set[str]], *, limit: int
+) -> dict[int, list[Match]]:
+    """Each subscriber's best `limit` papers they have not received yet, with reasons and
+    highlights worked out only for the papers that make their digest (the costly part of
+    ranking). Those who received none of the candidates are ranked once; the others first
+    without reasons, deep enough to skip what they received, to learn how deep their digest
+    reaches, then with reasons to that depth."""
+    chosen: dict[int, list[Match]] = {}
+    new = [s for s in group if not already.get(s.id)]
+    for subscriber, matches in ranker.rank_many(((s, s.profile) for s in new), limit=limit):
+        chosen[subscriber.id] = matches
+    returning = [s for s in group if already.get(s.id)]
+    if not returning:
+        return chosen
+    deepest = limit + max(len(already[s.id]) for s in returning)
+    depths: dict[int, list[DueSubscriber]] = {}
+    unexplained = ((s, s.profile) for s in returning)
+    for subscriber, matches in ranker.rank_many(unexplained, limit=deepest, explain_matches=False):
+        fresh = [n for n, m in enumerate(matches) if m.paper.id not in already[subscriber.id]]
+        depths.setdefault(fresh[:limit][-1] + 1 if fresh else 0, []).append(subscriber)
+    for depth, members in depths.items():
+        ranked = ranker.rank_many(((s, s.profile) for s in members), limit=depth) if depth else []
+        for subscriber, matches in ranked:
+            seen = already[subscriber.id]
+            chosen[subscriber.id] = [m for m in matches if m.paper.id not in seen][:limit]
+        for subscriber in members:
+            chosen.setdefault(subscriber.id, [])
+    return chosen
 
 
 def _worth_queueing(

@@ -90,6 +90,7 @@ def dispatch_job() -> None:
         options=digest_options(runtime.settings),
         embedder=runtime.embedder,
         catch_up_days=runtime.settings.catch_up_days,
+        parts=runtime.settings.dispatch_parts,
     )
 
 

@@ -24,7 +24,7 @@ from newsletter.delivery.sink import SINK_HOST, list_mail, start_sink
 from newsletter.mail.verp import Verp
 from tests.conftest import DATA
 from tests.support.cli_support import error_line, invoke, ok, sessions_for
-from tests.support.smtp_server import ScriptedSmtpServer, smtp_server_fixture  # noqa: F401
+from tests.support.smtp_server import Script, ScriptedSmtpServer, smtp_server_fixture  # noqa: F401
 
 LISTING = DATA / "arxiv_listing_atom_cs.AI_2025-08-20.xml"
 DAY = "2025-08-20"
@@ -185,6 +185,23 @@ def test_digest_queues_once_per_day(env: dict[str, str]) -> None:
     assert outbox_states(env) == {"queued": 1, "skipped": 1}
 
 
+def test_digest_in_parts_queues_each_subscriber_once(env: dict[str, str]) -> None:
+    fetch_listing(env)
+    subscribers_for_digest(env)
+    ok(env, "digest", "--date", DAY, "--part", "0/2")
+    ok(env, "digest", "--date", DAY, "--part", "1/2")
+    assert outbox_states(env) == {"queued": 1, "skipped": 1}
+    again = ok(env, "digest", "--date", DAY)
+    assert "0 subscribers due; queued 0 digests" in again.stdout
+
+
+@pytest.mark.parametrize("part", ["2/2", "1", "a/2", "-1/2", "1/0"])
+def test_digest_refuses_a_malformed_part(env: dict[str, str], part: str) -> None:
+    result = invoke(env, "digest", "--date", DAY, "--part", part)
+    assert result.exit_code != 0
+    assert "--part takes K/N" in error_line(result)
+
+
 @pytest.mark.parametrize("fetched", [False, True])
 def test_digest_for_a_day_without_papers_fails(env: dict[str, str], fetched: bool) -> None:
     if fetched:
@@ -316,15 +333,18 @@ def test_send_dry_run_lists_what_is_due_and_connects_to_nobody(
 def test_send_stops_on_a_policy_refusal(
     env: dict[str, str], smtp_server: ScriptedSmtpServer
 ) -> None:
+    # The refusal is of our sender (MAIL FROM): since issue 14, a 5.7.1 at RCPT is that one
+    # recipient's policy and defers only their digest (tests/delivery/test_sender.py).
     fetch_listing(env)
-    subscribe(env, "policy@example.org")
+    subscribe(env, "reader@example.org")
     ok(env, "digest", "--date", DAY)
+    smtp_server.script("bounces", Script(mail="550 5.7.1 Sender rejected by policy"))
 
     result = invoke(relay_env(env, smtp_server), "send")
     assert result.exit_code == 1
     assert "sent 0, deferred 0, bounced 0, failed 0" in result.stdout
     assert "the relay refused us" in error_line(result)
-    assert "550 5.7.1 Message rejected by policy" in error_line(result)
+    assert "550 5.7.1 Sender rejected by policy" in error_line(result)
     assert smtp_server.accepted == []
     assert outbox_states(env) == {"queued": 1}  # not the reader's fault: kept for the next run
 

@@ -15,11 +15,12 @@ from newsletter.bounces.report import parse_report
 from newsletter.cli.app import app
 from newsletter.db import outbox, subscriber_rows, subscribers
 from newsletter.db.models import BounceEventRow
+from newsletter.db.papers import store_papers
 from newsletter.domain import InterestProfile
 from tests.conftest import DATA
 from tests.support import cli_support
 from tests.support.cli_support import ok, sessions_for
-from tests.support.queued import queue_digests, topic_papers
+from tests.support.queued import bulk_subscribers, queue_digests, topic_papers
 from tests.support.smtp_server import ScriptedSmtpServer, smtp_server_fixture  # noqa: F401
 
 DAY = date(2026, 11, 27)
@@ -182,3 +183,26 @@ def test_bounces_ingest_needs_one_source(env: dict[str, str], tmp_path: Path) ->
         app, ["bounces", "ingest", "--mbox", str(tmp_path / "missing")], env=env
     )
     assert result.exit_code == 2
+
+
+def test_a_dispatching_worker_queues_and_sends(
+    env: dict[str, str], smtp_server: ScriptedSmtpServer
+) -> None:
+    sessions = sessions_for(env)
+    today = datetime.now(UTC).date()
+    with sessions.begin() as session:
+        for day in (today - timedelta(days=1), today):  # yesterday's digest is due in any case
+            store_papers(session, topic_papers(day, prefix=f"26{day.day:02d}."),
+                         now=datetime.now(UTC))  # fmt: skip
+    emails = bulk_subscribers(sessions, 3, description="protein folding with diffusion models",
+                              now=datetime.now(UTC) - timedelta(days=3))  # fmt: skip
+    env |= {
+        "NEWSLETTER_SMTP_HOST": smtp_server.host,
+        "NEWSLETTER_SMTP_PORT": str(smtp_server.port),
+        "NEWSLETTER_SMTP_SECURITY": "none",
+        "NEWSLETTER_DISPATCH_PARTS": "2",
+    }
+    ok(env, "worker", "--once", "--dispatch")
+    assert {m.rcpt_tos[0] for m in smtp_server.accepted} == set(emails)
+    with sessions() as session:
+        assert set(outbox.counts_by_state(session)) == {"sent"}

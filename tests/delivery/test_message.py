@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import binascii
 import re
 import subprocess
 from dataclasses import dataclass
@@ -14,6 +15,8 @@ from pathlib import Path
 
 import dkim
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from newsletter.delivery.message import (
     DkimSigner,
@@ -21,6 +24,7 @@ from newsletter.delivery.message import (
     MailIdentity,
     build_message,
     check_header,
+    quoted_printable,
 )
 from newsletter.mail.render import RenderedEmail
 from newsletter.subscribers.addresses import normalise_address
@@ -394,3 +398,17 @@ def test_list_id_quotes_a_name_with_specials() -> None:
     assert identity.list_id == '"Papers, daily" <digest.example.org>'
     parsed = parse(build(identity=identity))
     assert str(parsed["List-Id"]) == '"Papers, daily" <digest.example.org>'
+
+
+QP_PIECES = st.sampled_from([*" \t=.aé\u00a0\n\r", "x" * 70, "From ", "€"])
+QP_TEXT = st.lists(QP_PIECES, max_size=60).map("".join)
+
+
+@given(st.lists(QP_TEXT, min_size=1, max_size=3))
+def test_quoted_printable_line_by_line_is_the_whole_body_encoded(bodies: list[str]) -> None:
+    # Lines are encoded once and remembered; the result must not depend on what came before.
+    for body in bodies:
+        lines = body.replace("\r\n", "\n").replace("\r", "\n")
+        whole = binascii.b2a_qp(lines.encode(), istext=True).replace(b"\n", b"\r\n")
+        assert quoted_printable(body) == whole
+        assert quoted_printable(body) == whole

@@ -10,6 +10,7 @@ from newsletter.delivery.replies import (
     Reply,
     Verdict,
     classify,
+    refusal_key,
 )
 
 CONNECT, MAIL, RCPT, DATA = Phase.CONNECT, Phase.MAIL, Phase.RCPT, Phase.DATA
@@ -49,8 +50,13 @@ CONNECT, MAIL, RCPT, DATA = Phase.CONNECT, Phase.MAIL, Phase.RCPT, Phase.DATA
         (RCPT, 550, "No such user here", Verdict.BOUNCED, False),
         (RCPT, 551, "User not local", Verdict.BOUNCED, False),
         (RCPT, 553, "Mailbox name not allowed", Verdict.BOUNCED, False),
+        # One recipient refuses us by policy: that row waits (issue 14), the run goes on.
+        (RCPT, 550, "5.7.1 Relaying denied", Verdict.REFUSED, False),
+        (RCPT, 554, "5.7.1 <bob@example.org>: Recipient address rejected", Verdict.REFUSED, False),
+        (RCPT, 550, "5.7.606 Access denied, banned sending IP", Verdict.REFUSED, False),
         # Our side is refused: stop the run, blame no recipient.
-        (RCPT, 550, "5.7.1 Relaying denied", Verdict.STOP, False),
+        (MAIL, 550, "5.7.1 Sender blocked", Verdict.STOP, False),
+        (CONNECT, 554, "5.7.1 Client host rejected", Verdict.STOP, False),
         (DATA, 554, "5.7.1 Message rejected as spam", Verdict.STOP, False),
         (DATA, 550, "5.7.26 Unauthenticated email is not accepted", Verdict.STOP, False),
         (MAIL, 530, "Authentication required", Verdict.STOP, False),
@@ -126,3 +132,14 @@ def test_str_is_bounded() -> None:
     assert len(text) == MAX_REPLY_CHARS
     assert text.startswith("550 5.1.1 xxx")
     assert text.endswith("…")
+
+
+def test_refusals_alike_differ_only_in_the_address_and_numbers() -> None:
+    def key(message: str) -> str:
+        return refusal_key(Reply(RCPT, 554, message))
+
+    first = key("5.7.1 <ada@example.org>: Relay access denied (id 4F2C81)")
+    assert first == key("5.7.1 <alan@example.net>: Relay access denied (id 99A0)")
+    assert first == key("5.7.1 grace@example.com: relay access denied (id 7)")
+    assert first != key("5.7.1 <ada@example.org>: Recipient address rejected")
+    assert first != refusal_key(Reply(RCPT, 550, "5.7.1 <ada@example.org>: Relay access denied"))

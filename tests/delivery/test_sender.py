@@ -7,15 +7,16 @@ from datetime import UTC, date, datetime, timedelta
 from email import message_from_bytes, policy
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from newsletter.config import Settings, SmtpSecurity
-from newsletter.db import outbox, outbox_claims, subscriber_rows, subscribers
+from newsletter.db import migrations, outbox, outbox_claims, subscriber_rows, subscribers
+from newsletter.db.engine import make_engine, session_factory
 from newsletter.db.models import OutboxRow, SentPaperRow, SubscriberRow
 from newsletter.delivery import wiring
 from newsletter.delivery.ratelimit import TokenBucket
-from newsletter.delivery.replies import Verdict
+from newsletter.delivery.replies import REFUSALS_ALIKE_TO_STOP, Verdict
 from newsletter.delivery.sender import Sender, SendPolicy, SendReport
 from newsletter.delivery.smtp import SmtpConfig, SmtpPool
 from tests.support.factories import arxiv_paper
@@ -180,20 +181,66 @@ async def test_bad_mailbox_bounces_and_suppresses_the_address(
     assert "5.1.1" in bounced.suppressed_reason
 
 
-async def test_policy_refusal_stops_the_run_without_blaming_the_recipient(
+async def test_a_recipient_refusing_us_by_policy_holds_up_nobody(
     settings: Settings, sessions: sessionmaker[Session], smtp_server: ScriptedSmtpServer
 ) -> None:
-    queue_for(sessions, ["policy@example.org", *[f"r{n}@example.org" for n in range(20)]])
+    # Issue 14: one "550 5.7.1" at RCPT used to stop every run, for good.
+    others = [f"r{n}@example.org" for n in range(199)]
+    queue_for(sessions, [*others[:100], "policy@example.org", *others[100:]])
+    clock = Clock()
+    report = await drain(settings, sessions, smtp_server, clock)
+    assert report.stopped is None
+    assert (report.counts["sent"], report.counts["refused"]) == (199, 1)
+    assert sorted(m.rcpt_tos[0] for m in smtp_server.accepted) == sorted(others)
+    with sessions() as session:
+        row = session.scalars(
+            select(OutboxRow).join(SubscriberRow).where(SubscriberRow.email == "policy@example.org")
+        ).one()
+        subscriber = subscriber_rows.find(session, "policy@example.org")
+    assert (row.state, row.attempts) == ("deferred", 1)  # retried with backoff, then failed
+    assert row.next_attempt_at == START + timedelta(minutes=5)
+    assert row.last_reply is not None
+    assert row.last_reply.startswith("550 5.7.1")
+    assert subscriber is not None
+    assert subscriber.status == "active"  # not the address's fault
+    clock.now = START + timedelta(days=3)
+    await drain(settings, sessions, smtp_server, clock)
+    assert states(sessions)["policy@example.org"] == "failed"
+
+
+async def test_a_refusal_of_our_sender_stops_the_run_without_blaming_anyone(
+    settings: Settings, sessions: sessionmaker[Session], smtp_server: ScriptedSmtpServer
+) -> None:
+    smtp_server.script("bounces", Script(mail="550 5.7.1 Sender blocked by policy", times=3))
+    queue_for(sessions, [f"r{n}@example.org" for n in range(21)])
     report = await drain(settings, sessions, smtp_server, Clock(), size=1)
     assert report.stopped is not None
     assert "5.7.1" in report.stopped
     with sessions() as session:
-        policy_row = subscriber_rows.find(session, "policy@example.org")
         counts = outbox.counts_by_state(session)
-    assert policy_row is not None
-    assert policy_row.status == "active"
+        row = subscriber_rows.find(session, "r0@example.org")
+    assert row is not None
+    assert row.status == "active"
     assert counts.get("sending", 0) == 0  # nothing left claimed
-    assert counts["queued"] == 21 - report.counts["sent"]  # the rest waits, untouched
+    assert counts == {"queued": 21}  # every row waits, untouched
+    assert smtp_server.messages == []
+
+
+async def test_the_same_refusal_for_many_recipients_stops_the_run(
+    settings: Settings, sessions: sessionmaker[Session], smtp_server: ScriptedSmtpServer
+) -> None:
+    # "Relaying denied" names each recipient but is about us: it stops the run.
+    smtp_server.default = Script(rcpt="554 5.7.1 Relay access denied")
+    queue_for(sessions, [f"r{n}@example.org" for n in range(60)])
+    report = await drain(settings, sessions, smtp_server, Clock(), size=1)
+    assert report.stopped is not None
+    assert "refused 10 recipients alike" in report.stopped
+    assert report.counts["refused"] == REFUSALS_ALIKE_TO_STOP
+    with sessions() as session:
+        counts = outbox.counts_by_state(session)
+        statuses = set(session.scalars(select(SubscriberRow.status)))
+    assert counts == {"deferred": REFUSALS_ALIKE_TO_STOP, "queued": 60 - REFUSALS_ALIKE_TO_STOP}
+    assert statuses == {"active"}
 
 
 async def test_connection_lost_after_data_is_ambiguous_and_retried_with_same_message_id(
@@ -354,3 +401,54 @@ async def test_a_stop_request_sends_nothing_more(
     assert report.attempted == 2
     with sessions() as session:
         assert outbox.counts_by_state(session) == {"sent": 2, "queued": 4}
+
+
+async def test_outcomes_are_committed_in_groups_and_all_of_them_at_the_end(
+    settings: Settings, sessions: sessionmaker[Session], smtp_server: ScriptedSmtpServer
+) -> None:
+    queue_for(sessions, [f"r{n}@example.org" for n in range(30)])
+    committed: list[int] = []
+
+    def count_sent(_: Verdict) -> None:
+        with sessions() as session:
+            committed.append(outbox.counts_by_state(session).get("sent", 0))
+
+    policy = SendPolicy(single_worker=True, outcome_group=8, outcome_group_seconds=60.0)
+    report = await drain(settings, sessions, smtp_server, Clock(), policy=policy,
+                         on_outcome=count_sent)  # fmt: skip
+    assert report.counts["sent"] == 30
+    assert committed == [8 * (k // 8) for k in range(1, 31)]  # committed eight at a time
+    with sessions() as session:
+        assert outbox.counts_by_state(session) == {"sent": 30}
+        assert session.scalar(select(func.count()).select_from(SentPaperRow)) == 30 * len(PAPERS)
+
+
+@pytest.mark.postgres
+async def test_grouped_outcomes_renewals_and_status_reads_on_postgresql(
+    settings: Settings, postgres_url: str, smtp_server: ScriptedSmtpServer
+) -> None:
+    engine = make_engine(postgres_url)
+    migrations.upgrade(engine)
+    pg = session_factory(engine)
+    addresses = [f"r{n}@example.org" for n in range(40)]
+    queue_for(pg, [*addresses[:20], "bounce@example.org", "left@example.org", *addresses[20:]])
+    with pg.begin() as session:
+        row = subscriber_rows.find(session, "left@example.org")
+        assert row is not None
+        subscribers.unsubscribe(session, subscriber=row, now=START)
+    clock = Clock()
+
+    def time_passes(_: Verdict) -> None:  # a slow relay: leases are renewed on the way
+        clock.now += timedelta(seconds=20)
+
+    policy = SendPolicy(lease=timedelta(minutes=1), outcome_group=8, outcome_group_seconds=60.0)
+    report = await drain(settings, pg, smtp_server, clock, policy=policy, on_outcome=time_passes)
+    assert (report.counts["sent"], report.counts["bounced"], report.cancelled) == (40, 1, 1)
+    assert sorted(m.rcpt_tos[0] for m in smtp_server.accepted) == sorted(addresses)
+    with pg() as session:
+        assert outbox.counts_by_state(session) == {"sent": 40, "bounced": 1, "cancelled": 1}
+        assert session.scalar(select(func.count()).select_from(SentPaperRow)) == 40 * len(PAPERS)
+        bounced = subscriber_rows.find(session, "bounce@example.org")
+        assert bounced is not None
+        assert bounced.status == "bounced"
+    engine.dispose()

@@ -7,11 +7,15 @@ import socket
 import time
 
 import pytest
+from aiosmtplib.protocol import PERIOD_REGEX, normalize_message_line_endings
+from hypothesis import given
+from hypothesis import strategies as st
 
 from newsletter.config import SmtpSecurity
 from newsletter.delivery.ratelimit import MIN_RATE, TokenBucket
 from newsletter.delivery.replies import Phase, Reply, Verdict, classify
 from newsletter.delivery.smtp import SmtpConfig, SmtpPool
+from newsletter.delivery.smtp_client import crlf_clean, dot_stuffed
 from tests.support.smtp_server import (
     Script,
     ScriptedSmtpServer,
@@ -57,7 +61,7 @@ async def send_one(server: ScriptedSmtpServer, recipient: str, **overrides: obje
         ("greylist", Phase.RCPT, 450, Verdict.DEFERRED),
         ("bounce", Phase.RCPT, 550, Verdict.BOUNCED),
         ("bounceplain", Phase.RCPT, 550, Verdict.BOUNCED),
-        ("policy", Phase.RCPT, 550, Verdict.STOP),
+        ("policy", Phase.RCPT, 550, Verdict.REFUSED),  # this recipient's policy (issue 14)
         ("full", Phase.RCPT, 552, Verdict.FAILED),
         ("toobig", Phase.DATA, 552, Verdict.FAILED),
         ("spam", Phase.DATA, 554, Verdict.STOP),
@@ -118,6 +122,38 @@ async def test_control_characters_in_addresses_are_refused_before_sending(
     assert (bad_sender.phase, classify(bad_sender).verdict) == (Phase.MAIL, Verdict.STOP)
     assert after.code == 250
     assert [m.rcpt_tos for m in smtp_server.messages] == [("ok@example.org",)]
+
+
+# --- the message as built: no second pass over CRLF-clean bytes ---------------------------
+
+
+async def test_messages_arrive_as_built_leading_dots_and_all(
+    smtp_server: ScriptedSmtpServer,
+) -> None:
+    clean = b"Subject: dots\r\n\r\n.hidden\r\n..two\r\n.\r\nlast line\r\n"
+    lone = b"Subject: lone\n\n.dot\nline\r\n"  # not CRLF-clean: aiosmtplib's own data()
+    async with pool(smtp_server) as smtp:
+        for message in (clean, lone, clean):
+            reply = await smtp.send(envelope_from=SENDER, recipient="ok@example.org", data=message)
+            assert reply.code == 250
+    assert [m.data for m in smtp_server.messages] == [
+        clean,
+        lone.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n"),
+        clean,
+    ]
+    assert smtp_server.connections == 1
+
+
+MESSAGE_BYTES = st.lists(st.sampled_from([b"\r\n", b"\r", b"\n", b".", b"x", b" "]), max_size=40)
+
+
+@given(MESSAGE_BYTES.map(b"".join))
+def test_a_message_is_written_as_aiosmtplib_would_write_it(message: bytes) -> None:
+    # aiosmtplib's own two passes are the reference for what goes on the wire.
+    normalized = normalize_message_line_endings(message)
+    assert crlf_clean(message) == (normalized == message and message != b"")
+    if crlf_clean(message):
+        assert dot_stuffed(message) == PERIOD_REGEX.sub(b"..", normalized)
 
 
 # --- connections: reuse, reconnects, limits ----------------------------------------------

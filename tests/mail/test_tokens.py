@@ -287,3 +287,21 @@ def test_digest_links_cover_every_paper_and_purpose() -> None:
             base, _, query = url.partition("?")
             assert parse_qs(query) == {"paper": [paper_id], "vote": [vote]}
             assert tokens.read(Purpose.FEEDBACK, token_of(base, "feedback")).subscriber_id == 42
+
+
+def test_signatures_are_itsdangerous_own() -> None:
+    from itsdangerous import TimestampSigner
+
+    from newsletter.mail.tokens import _Signer
+
+    ours = _Signer("s" * 40, salt="newsletter.unsubscribe")
+    ours.clock = lambda: 1_760_000_000.0
+
+    class Reference(TimestampSigner):
+        def get_timestamp(self) -> int:
+            return 1_760_000_000
+
+    reference = Reference("s" * 40, salt="newsletter.unsubscribe")
+    for payload in (b"WzEsImsiXQ", b"x" * 300):
+        assert ours.sign(payload) == ours.sign(payload) == reference.sign(payload)
+        assert reference.unsign(ours.sign(payload)) == payload

@@ -241,3 +241,44 @@ def test_next_send_time_is_what_a_new_subscriber_is_first_due() -> None:
     # Confirmed exactly at the send time: that digest is due (confirmed by its send time).
     at_seven = datetime(2026, 12, 1, 7, tzinfo=paris)
     assert next_send_time(at_seven, hour=7, zone=paris) == at_seven
+
+
+def test_subscribers_queued_in_parts_each_once(sessions: sessionmaker[Session]) -> None:
+    seed_days(sessions, date(2026, 11, 1), date(2026, 11, 2))
+    since = datetime(2026, 10, 1, tzinfo=UTC)
+    for n in range(30):
+        add(sessions, f"r{n}@example.org", zone=ZONES[n % 3], hour=7, since=since)
+    now = datetime(2026, 11, 2, 23, 0, tzinfo=UTC)
+    report = run_dispatch(sessions=sessions, now=now, default_timezone="UTC", options=OPTIONS,
+                          embedder=None, catch_up_days=1, parts=4)  # fmt: skip
+    found = Counter((email, day) for email, day, _ in rows(sessions))
+    assert max(found.values()) == 1
+    assert len({email for email, _ in found}) == 30
+    assert report.total == sum(1 for _ in found)
+
+
+@pytest.mark.postgres
+def test_dispatchers_share_the_parts_and_queue_everyone_once(postgres_url: str) -> None:
+    engine = make_engine(postgres_url)
+    migrations.upgrade(engine)
+    sessions = session_factory(engine)
+    seed_days(sessions, date(2026, 11, 1), date(2026, 11, 2))
+    since = datetime(2026, 10, 1, tzinfo=UTC)
+    for n in range(300):
+        add(sessions, f"r{n}@example.org", zone=ZONES[n % 3], hour=n % 24, since=since)
+    now = datetime(2026, 11, 2, 23, 0, tzinfo=UTC)
+    reports = []
+
+    def dispatcher() -> None:
+        reports.append(run_dispatch(sessions=sessions, now=now, default_timezone="UTC",
+                                    options=OPTIONS, embedder=None, parts=8))  # fmt: skip
+
+    threads = [threading.Thread(target=dispatcher) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    found = Counter((email, day) for email, day, _ in rows(sessions))
+    assert max(found.values()) == 1
+    assert sum(report.total for report in reports) == sum(found.values())
+    engine.dispose()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from itertools import count
-from typing import Any, cast
+from typing import Any, ClassVar, cast
 
 import pytest
 from sqlalchemy import select
@@ -18,6 +18,8 @@ from newsletter.db.papers import store_papers
 from newsletter.db.subscribers import add_or_update, unsubscribe
 from newsletter.domain import AnnounceType, Match, Paper, Status
 from newsletter.matching.profile import build_profile
+from newsletter.matching.ranker import Ranker
+from newsletter.pipeline import queueing
 from newsletter.pipeline.queueing import DigestOptions, DigestReport, NoPapersError, queue_digests
 from tests.support.factories import arxiv_paper
 
@@ -372,3 +374,52 @@ def test_bounced_subscriber_stays_out_after_suppression(sessions: sessionmaker[S
     with sessions.begin() as session:
         session.get_one(SubscriberRow, who).status = Status.BOUNCED.value
     assert run(sessions).considered == 0
+
+
+class CountingRanker(Ranker):
+    """The real ranker, counting the matches queueing asks it to explain."""
+
+    explained: ClassVar[list[int]] = []
+
+    def rank_many(self, profiles: Any, **kwargs: Any) -> Any:
+        for key, matches in super().rank_many(profiles, **kwargs):
+            if kwargs.get("explain_matches", True):
+                CountingRanker.explained.append(len(matches))
+            yield key, matches
+
+
+def test_reasons_are_worked_out_only_for_papers_that_make_the_digest(
+    sessions: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    papers = gnn_papers(8)
+    store(sessions, papers)
+    veteran = subscribe(sessions, "veteran@example.com")
+    subscribe(sessions, "new@example.com")
+    late = subscribe(sessions, "late@example.com")
+    mark_sent(sessions, veteran, papers[:5])  # the five best: the digest starts at the 6th
+    mark_sent(sessions, late, papers[7:])  # the last: the digest is the first three
+    monkeypatch.setattr(queueing, "Ranker", CountingRanker)
+    CountingRanker.explained = []
+    run(sessions, options(max_papers=3))
+    rows = outbox_rows(sessions)
+    assert paper_ids(rows[veteran]) == ["2508.10005", "2508.10006", "2508.10007"]
+    assert paper_ids(rows[late]) == ["2508.10000", "2508.10001", "2508.10002"]
+    # new: 3; late: 3 (not 3 + 5 because someone else received five); veteran: 8, to reach
+    # past what they received. Before, everyone in the chunk was explained to 3 + 5.
+    assert sorted(CountingRanker.explained) == [3, 3, 8]
+
+
+def test_parts_split_the_subscribers_and_queue_each_once(
+    any_sessions: sessionmaker[Session],
+) -> None:
+    store(any_sessions, gnn_papers(2))
+    who = [subscribe(any_sessions, f"r{n}@example.com") for n in range(7)]
+    opts = options(MessageIds())
+    first = queue_digests(sessions=any_sessions, day=DAY, options=opts, embedder=None,
+                          now=NOW, part=(0, 2))  # fmt: skip
+    assert sorted(outbox_rows(any_sessions)) == [s for s in who if s % 2 == 0]
+    second = queue_digests(sessions=any_sessions, day=DAY, options=opts, embedder=None,
+                           now=NOW, part=(1, 2))  # fmt: skip
+    assert first.queued + second.queued == 7
+    assert sorted(outbox_rows(any_sessions)) == who
+    assert run(any_sessions, opts).queued == 0  # nothing twice

@@ -82,10 +82,10 @@ TOPICS = (
 )
 
 
-def topic_papers(day: date) -> list[Paper]:
+def topic_papers(day: date, *, prefix: str = "2611.") -> list[Paper]:
     """Six papers on distinct topics (so term weights mean something), announced on `day`."""
     return [
-        arxiv_paper(f"2611.{n:05d}", title=topic, abstract=f"We study {topic.lower()}.",
+        arxiv_paper(f"{prefix}{n:05d}", title=topic, abstract=f"We study {topic.lower()}.",
                     announced_on=day)
         for n, topic in enumerate(TOPICS)
     ]  # fmt: skip

@@ -165,6 +165,8 @@ class ScriptedSmtpServer:
     def _lookup(self, address: str) -> Script:
         local = address.rpartition("@")[0] or address
         with self._lock:
+            if local not in self.scripts:  # a VERP sender (bounces+TOKEN) by its base
+                local = local.partition("+")[0]
             script = self.scripts.get(local)
             if script is None:
                 return self.default
