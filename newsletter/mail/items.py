@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from markupsafe import Markup, escape
 
 from newsletter.domain import Highlight, Match, Paper
-from newsletter.normalize import is_arxiv_id
+from newsletter.normalize import is_arxiv_id, paper_page
 
 AUTHORS_SHOWN = 4
 
@@ -75,7 +75,7 @@ def _item(match: Match, *, number: int, feedback: PaperLinks | None, limit: int)
     return Item(
         number=number,
         title=highlighted(paper.title, match.highlights, field="title", end=len(paper.title)),
-        url=_safe_url(paper.abs_url) or _id_url(paper, "https://arxiv.org/abs/"),
+        url=_safe_url(paper.abs_url) or _safe_url(paper_page(paper.id)),
         authors=author_line(paper.authors),
         categories=" · ".join(paper.categories),
         upvotes=upvotes,
