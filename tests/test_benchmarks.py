@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import subprocess
 import sys
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -55,3 +57,53 @@ def test_scale_benchmark_runs(postgres_url: str) -> None:
     )  # fmt: skip
     assert "1 worker(s): " in out
     assert "msg/s" in out
+
+
+def load_ranking_benchmark() -> ModuleType:
+    """benchmarks/ is a folder of scripts, not a package: the script loaded as a module."""
+    name = "benchmarks_ranking"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks/ranking.py")
+        assert spec is not None
+        assert spec.loader is not None
+        sys.modules[name] = importlib.util.module_from_spec(spec)  # its dataclasses look here
+        spec.loader.exec_module(sys.modules[name])
+    return sys.modules[name]
+
+
+def test_csfcube_is_found_beside_the_checkout_or_a_worktree(tmp_path: Path) -> None:
+    """../shared/data/csfcube_dev from /work/main, and from a worktree /work/wt/NAME."""
+    ranking = load_ranking_benchmark()
+    main, worktree = tmp_path / "main", tmp_path / "wt" / "qbe"
+    assert ranking.find_csfcube(main) is None
+    assert ranking.find_csfcube(worktree) is None
+    data = tmp_path / "shared/data/csfcube_dev"
+    data.mkdir(parents=True)
+    assert ranking.find_csfcube(main) is None  # a folder without the papers is not the set
+    (data / "papers.jsonl").write_text("")
+    assert ranking.find_csfcube(main) == data
+    assert ranking.find_csfcube(worktree) == data
+
+
+def test_ranking_benchmark_runs_small(tmp_path: Path) -> None:
+    """`--small --fit`: every code path (the dev set, the CSFCube half when it is there, the
+    fit with its cross-validation), then again without CSFCube, which it says it skips."""
+    pytest.importorskip("sentence_transformers")
+    pytest.importorskip("sklearn")
+    cache = str(tmp_path / "vectors.npz")
+    ranking = load_ranking_benchmark()
+    out = run("benchmarks/ranking.py", "--small", "--fit", "--embedding-cache", cache)
+    assert "### Development set: 3 interests x 40 papers" in out
+    assert "text channel, hybrid: nDCG@10 leave-one-interest-out" in out
+    assert 'TEXT["hybrid"] = Logistic(' in out
+    for system in ("tfidf", "lexical", "semantic", "hybrid"):
+        assert f"| {system} | 0." in out or f"| {system} | 1." in out
+    if ranking.CSFCUBE is not None:
+        assert "### CSFCube half: 3 query-facet pairs" in out
+        assert "liked channel, hybrid: NDCG%20 / MAP leave-one-query-out" in out
+    missing = tmp_path / "no-csfcube"
+    out = run("benchmarks/ranking.py", "--small", "--csfcube", str(missing),
+              "--embedding-cache", cache)  # fmt: skip
+    assert f"CSFCube half not found (no papers.jsonl in {missing})" in out
+    assert "### CSFCube half" not in out
+    assert "| hybrid | " in out
