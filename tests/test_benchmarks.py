@@ -85,12 +85,18 @@ def test_csfcube_is_found_beside_the_checkout_or_a_worktree(tmp_path: Path) -> N
     assert ranking.find_csfcube(worktree) == data
 
 
-def test_ranking_benchmark_runs_small(tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def vectors(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """One embedding cache for the ranking benchmarks' smoke tests: they share papers."""
+    return str(tmp_path_factory.mktemp("vectors") / "vectors.npz")
+
+
+def test_ranking_benchmark_runs_small(tmp_path: Path, vectors: str) -> None:
     """`--small --fit`: every code path (the dev set, the CSFCube half when it is there, the
     fit with its cross-validation), then again without CSFCube, which it says it skips."""
     pytest.importorskip("sentence_transformers")
     pytest.importorskip("sklearn")
-    cache = str(tmp_path / "vectors.npz")
+    cache = vectors
     ranking = load_ranking_benchmark()
     out = run("benchmarks/ranking.py", "--small", "--fit", "--embedding-cache", cache)
     assert "### Development set: 3 interests x 40 papers" in out
@@ -107,3 +113,16 @@ def test_ranking_benchmark_runs_small(tmp_path: Path) -> None:
     assert f"CSFCube half not found (no papers.jsonl in {missing})" in out
     assert "### CSFCube half" not in out
     assert "| hybrid | " in out
+
+
+def test_robustness_benchmark_runs_small(vectors: str) -> None:
+    pytest.importorskip("sentence_transformers")
+    pytest.importorskip("sklearn")
+    out = run("benchmarks/robustness.py", "--small", "--embedding-cache", vectors)
+    assert "### Threshold sweep, leave-one-interest-out on the dev pool" in out
+    assert "### Short interests on the dev pool" in out
+    for variant in ("day", "sample", "pool", "no z"):
+        assert f"| {variant} | 0." in out or f"| {variant} | 1." in out
+    assert "### Stability against the dev pool at tau 0.6" in out
+    if load_ranking_benchmark().CSFCUBE is not None:
+        assert "broad: dev + CSFCube: mean abs dP / flips" in out
