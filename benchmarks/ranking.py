@@ -18,6 +18,11 @@ profile's hard rules), and the ranker with one part alone (lexical: TF-IDF of th
 words + keyword-in-title; semantic: embeddings) or both (hybrid, what the service runs).
 
     .venv/bin/python benchmarks/ranking.py [--fit] [--per-interest] [--embedding-cache F.npz]
+        [--csfcube DIR] [--small]
+
+The CSFCube half is looked for in ../shared/data/csfcube_dev beside the checkout (or one
+level further up, from a worktree); without it the script says so and reports (a) alone.
+`--small` runs every code path on a few interests and papers (tests/test_benchmarks.py).
 """
 
 from __future__ import annotations
@@ -47,9 +52,21 @@ from newsletter.sources.files import parse_file_bytes
 ROOT = Path(__file__).resolve().parents[1]
 DEVSET = ROOT / "benchmarks/devset"
 POOL = ["seed_papers.jsonl", "arxiv_listing_atom_cs.AI_2025-08-20.xml"]
-# ../shared beside the checkout (a worktree one level deeper finds it one level up)
-_PLACES = [base / "shared/data/csfcube_dev" for base in (ROOT.parent, ROOT.parents[1])]
-CSFCUBE = next((p for p in _PLACES if p.exists()), _PLACES[0])
+CSFCUBE_IN_SHARED = "shared/data/csfcube_dev"
+
+
+def csfcube_places(root: Path) -> list[Path]:
+    """Where the CSFCube half may be: ../shared beside the checkout (/work/main ->
+    /work/shared), or one level further up for a worktree (/work/wt/NAME -> /work/shared)."""
+    return [base / CSFCUBE_IN_SHARED for base in (root.parent, root.parent.parent)]
+
+
+def find_csfcube(root: Path) -> Path | None:
+    return next((p for p in csfcube_places(root) if (p / "papers.jsonl").is_file()), None)
+
+
+CSFCUBE = find_csfcube(ROOT)
+SMALL_INTERESTS, SMALL_PAPERS, SMALL_CANDIDATES = 3, 40, 12
 FACETS = ("background", "method", "result")
 LIMIT = 10
 PARTS = ("lexical", "semantic", "hybrid")
@@ -94,14 +111,19 @@ class Pool:
     grades: dict[str, int]
 
 
-def load_csfcube(root: Path) -> list[Pool]:
-    papers: dict[str, Paper] = {}
+def load_csfcube_papers(root: Path) -> list[Paper]:
+    papers = []
     for line in (root / "papers.jsonl").read_text().splitlines():
         row = json.loads(line)
-        papers[row["id"]] = Paper(
+        papers.append(Paper(
             id=row["id"], title=row["title"] or "", abstract=row["abstract"] or "",
             sources=(Source.JSON_LINES,),
-        )  # fmt: skip
+        ))  # fmt: skip
+    return papers
+
+
+def load_csfcube(root: Path) -> list[Pool]:
+    papers = {p.id: p for p in load_csfcube_papers(root)}
     pools = []
     for facet in FACETS:
         gold = json.loads((root / f"gold-{facet}.json").read_text())
@@ -272,8 +294,10 @@ def dev_model(ranker: Ranker, interests: list) -> DevRun:
     return DevRun(runs, calibrated=True)
 
 
-def print_dev(results: dict[str, DevRun], interests: list, per_interest: bool) -> None:
-    print(f"### Development set: {len(interests)} interests x 205 papers\n")
+def print_dev(
+    results: dict[str, DevRun], interests: list, n_papers: int, per_interest: bool
+) -> None:
+    print(f"### Development set: {len(interests)} interests x {n_papers} papers\n")
     print(
         f"Included = P(relevant) >= {M.THRESHOLD} (the model's threshold), at most {LIMIT}; "
         "precision pooled (macro in brackets); recall of grade-2 papers against "
@@ -497,13 +521,53 @@ def report_csf_fit(
 # -- main -------------------------------------------------------------------------------
 
 
+def csfcube_missing(given: Path | None) -> str:
+    looked = [given] if given is not None else csfcube_places(ROOT)
+    return (
+        f"CSFCube half not found (no papers.jsonl in {' or '.join(map(str, looked))}): "
+        "its figures and the liked channel's fit are skipped; give --csfcube DIR."
+    )
+
+
+def small(
+    papers: list[Paper], interests: list, pools: list[Pool] | None
+) -> tuple[list[Paper], list, list[Pool] | None]:
+    """A few interests over a few papers (their relevant ones first), and one CSFCube query
+    with a few candidates per facet: every code path, in seconds."""
+    wanted = {pid for _, _, grades in interests[:SMALL_INTERESTS] for pid, g in grades.items() if g}
+    chosen = sorted(papers, key=lambda p: p.id not in wanted)[:SMALL_PAPERS]
+    kept = {p.id for p in chosen}
+    interests = [
+        (iid, profile, {pid: g for pid, g in grades.items() if pid in kept})
+        for iid, profile, grades in interests[:SMALL_INTERESTS]
+    ]
+    if pools is not None:  # the first query-facet pair of each facet
+        pools = [_few(next(pool for pool in pools if pool.facet == f)) for f in FACETS]
+    return chosen, interests, pools
+
+
+def _few(pool: Pool) -> Pool:
+    """Half the candidates the best graded (so a fit sees both classes), half the first."""
+    half = SMALL_CANDIDATES // 2
+    best = sorted(pool.papers, key=lambda p: -pool.grades[p.id])[:half]
+    rest = [p for p in pool.papers if p not in best][: SMALL_CANDIDATES - half]
+    return replace(pool, papers=best + rest)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--per-interest", action="store_true")
     parser.add_argument("--fit", action="store_true", help="fit the weights again, with CV")
     parser.add_argument("--model", default="all-MiniLM-L6-v2", help="sentence-transformers model")
     parser.add_argument("--embedding-cache", type=Path, help=".npz keeping vectors across runs")
-    parser.add_argument("--csfcube", type=Path, default=CSFCUBE)
+    parser.add_argument(
+        "--csfcube", type=Path, default=CSFCUBE, help="default: ../shared/data/csfcube_dev"
+    )
+    parser.add_argument(
+        "--small", action="store_true",
+        help=f"a smoke test: {SMALL_INTERESTS} interests x {SMALL_PAPERS} papers, "
+        f"a CSFCube query-facet pair per facet with {SMALL_CANDIDATES} candidates",
+    )  # fmt: skip
     args = parser.parse_args()
     from newsletter.matching.embedding import SentenceTransformerEmbedder
 
@@ -512,7 +576,13 @@ def main() -> None:
     try:
         papers = load_pool()
         interests = load_interests()
-        pools = load_csfcube(args.csfcube) if (args.csfcube / "papers.jsonl").exists() else None
+        pools = None
+        if args.csfcube is not None and (args.csfcube / "papers.jsonl").is_file():
+            pools = load_csfcube(args.csfcube)
+        else:
+            print(csfcube_missing(args.csfcube) + "\n")
+        if args.small:
+            papers, interests, pools = small(papers, interests, pools)
         if args.fit:
             fit(papers, interests, memo, pools)
         cache = MemoryEmbeddingCache()
@@ -526,10 +596,8 @@ def main() -> None:
                 cache=cache, weights=replace(Weights(), signals=part),
             )  # fmt: skip
             results[part] = dev_model(ranker, interests)
-        print_dev(results, interests, args.per_interest)
-        if pools is None:
-            print(f"CSFCube half not found at {args.csfcube}: skipped.\n")
-        else:
+        print_dev(results, interests, len(papers), args.per_interest)
+        if pools is not None:
             print_csf(pools, csf_rankings(pools, memo, PARTS))
     finally:
         memo.save()

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import subprocess
 import sys
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -13,9 +15,9 @@ ROOT = Path(__file__).parents[1]
 
 
 def run(*args: str) -> str:
-    done = subprocess.run(
-        [sys.executable, *args], cwd=ROOT, capture_output=True, text=True, check=True
-    )
+    done = subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True)
+    if done.returncode != 0:  # the script's own traceback, not subprocess's, in the report
+        pytest.fail(f"{' '.join(args)} exited {done.returncode}:\n{done.stderr[-4000:]}")
     return done.stdout
 
 
@@ -93,3 +95,70 @@ def test_load_benchmark_runs(database: str, request: pytest.FixtureRequest) -> N
     assert result["invariants"] == {"no_5xx": True, "no_lost_writes": True}
     assert sum(result["acknowledged"].values()) > 10
     assert result["outbox"].get("sent", 0) > 0
+def load_ranking_benchmark() -> ModuleType:
+    """benchmarks/ is a folder of scripts, not a package: the script loaded as a module."""
+    name = "benchmarks_ranking"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks/ranking.py")
+        assert spec is not None
+        assert spec.loader is not None
+        sys.modules[name] = importlib.util.module_from_spec(spec)  # its dataclasses look here
+        spec.loader.exec_module(sys.modules[name])
+    return sys.modules[name]
+
+
+def test_csfcube_is_found_beside_the_checkout_or_a_worktree(tmp_path: Path) -> None:
+    """../shared/data/csfcube_dev from /work/main, and from a worktree /work/wt/NAME."""
+    ranking = load_ranking_benchmark()
+    main, worktree = tmp_path / "main", tmp_path / "wt" / "qbe"
+    assert ranking.find_csfcube(main) is None
+    assert ranking.find_csfcube(worktree) is None
+    data = tmp_path / "shared/data/csfcube_dev"
+    data.mkdir(parents=True)
+    assert ranking.find_csfcube(main) is None  # a folder without the papers is not the set
+    (data / "papers.jsonl").write_text("")
+    assert ranking.find_csfcube(main) == data
+    assert ranking.find_csfcube(worktree) == data
+
+
+@pytest.fixture(scope="module")
+def vectors(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """One embedding cache for the ranking benchmarks' smoke tests: they share papers."""
+    return str(tmp_path_factory.mktemp("vectors") / "vectors.npz")
+
+
+def test_ranking_benchmark_runs_small(tmp_path: Path, vectors: str) -> None:
+    """`--small --fit`: every code path (the dev set, the CSFCube half when it is there, the
+    fit with its cross-validation), then again without CSFCube, which it says it skips."""
+    pytest.importorskip("sentence_transformers")
+    pytest.importorskip("sklearn")
+    cache = vectors
+    ranking = load_ranking_benchmark()
+    out = run("benchmarks/ranking.py", "--small", "--fit", "--embedding-cache", cache)
+    assert "### Development set: 3 interests x 40 papers" in out
+    assert "text channel, hybrid: nDCG@10 leave-one-interest-out" in out
+    assert 'TEXT["hybrid"] = Logistic(' in out
+    for system in ("tfidf", "lexical", "semantic", "hybrid"):
+        assert f"| {system} | 0." in out or f"| {system} | 1." in out
+    if ranking.CSFCUBE is not None:
+        assert "### CSFCube half: 3 query-facet pairs" in out
+        assert "liked channel, hybrid: NDCG%20 / MAP leave-one-query-out" in out
+    missing = tmp_path / "no-csfcube"
+    out = run("benchmarks/ranking.py", "--small", "--csfcube", str(missing),
+              "--embedding-cache", cache)  # fmt: skip
+    assert f"CSFCube half not found (no papers.jsonl in {missing})" in out
+    assert "### CSFCube half" not in out
+    assert "| hybrid | " in out
+
+
+def test_robustness_benchmark_runs_small(vectors: str) -> None:
+    pytest.importorskip("sentence_transformers")
+    pytest.importorskip("sklearn")
+    out = run("benchmarks/robustness.py", "--small", "--embedding-cache", vectors)
+    assert "### Threshold sweep, leave-one-interest-out on the dev pool" in out
+    assert "### Short interests on the dev pool" in out
+    for variant in ("day", "sample", "pool", "no z"):
+        assert f"| {variant} | 0." in out or f"| {variant} | 1." in out
+    assert "### Stability against the dev pool at tau 0.6" in out
+    if load_ranking_benchmark().CSFCUBE is not None:
+        assert "broad: dev + CSFCube: mean abs dP / flips" in out

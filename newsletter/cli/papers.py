@@ -30,7 +30,7 @@ from newsletter.cli.help import App
 from newsletter.domain import CategoryMode, paper_json
 
 if TYPE_CHECKING:
-    from newsletter.domain import Match, SkippedItem
+    from newsletter.domain import Match, Paper, SkippedItem
     from newsletter.pipeline.fetch import FetchOutcome
 
 papers_app = App(no_args_is_help=True, help="Papers in the database.")
@@ -164,11 +164,26 @@ def rank(
     category_mode: CategoryModeOption = CategoryMode.BOOST,
     author: Authors = None,
     seed_paper: Annotated[
-        list[str] | None, typer.Option(help="arXiv id of a paper you like, repeatable")
+        list[str] | None,
+        typer.Option(
+            help="A paper you like (arXiv id, DOI, s2:ID, URL or local:ID), from --papers or "
+            "--known; repeatable"
+        ),
+    ] = None,
+    known: Annotated[
+        list[Path] | None,
+        typer.Option(help="More papers the seed papers may come from (not ranked); repeatable"),
     ] = None,
     limit: Annotated[
         int | None, typer.Option(min=1, max=1000, help="Default: NEWSLETTER_DIGEST_MAX_PAPERS")
     ] = None,
+    min_score: Annotated[
+        float | None,
+        typer.Option(min=0.0, max=1.0, help="P(relevant) a paper needs (default: the digest's)"),
+    ] = None,
+    every: Annotated[
+        bool, typer.Option("--all", help="Every paper, best first: no threshold, no limit")
+    ] = False,
     output: Annotated[OutputFormat, typer.Option("--format")] = OutputFormat.TABLE,
     semantic: Annotated[bool, typer.Option(help="Use sentence embeddings when installed")] = True,
     cache: Annotated[
@@ -179,29 +194,55 @@ def rank(
     Paper vectors are kept on disk, so ranking the same papers again embeds nothing."""
     from newsletter.matching.disk_cache import DiskEmbeddingCache
     from newsletter.matching.embedding import load_embedder
-    from newsletter.matching.ranker import Ranker
+    from newsletter.matching.ranker import Ranker, Weights
     from newsletter.matching.semantic import EmbeddingCache, MemoryEmbeddingCache
-    from newsletter.sources import SourceError
-    from newsletter.sources.files import FileSource
 
+    if every and (limit is not None or min_score is not None):
+        fail("--all ranks every paper: give it without --limit and --min-score", code=2)
     settings = load_settings()
     profile = profile_or_fail(
         interests=interests, keyword=keyword, exclude=exclude, category=category,
         category_mode=category_mode, author=author, seed_paper=seed_paper,
     )  # fmt: skip
-    try:
-        papers = FileSource(papers_file, settings.http_max_response_bytes).fetch(day=None).papers
-    except SourceError as exc:
-        fail(str(exc), code=2)
-    missing = [i for i in profile.seed_papers if i not in {p.id for p in papers}]
-    if missing:
-        err.print(f"warning: seed papers not in {papers_file.name}: {', '.join(missing)}")
+    papers = _read_papers(papers_file, settings.http_max_response_bytes)
+    examples = [
+        p for path in known or () for p in _read_papers(path, settings.http_max_response_bytes)
+    ]
+    _check_seeds(profile.seed_papers, [*papers, *examples])
     embedder = load_embedder(settings.embedding_model if semantic else None)
     vectors: EmbeddingCache = MemoryEmbeddingCache()
     if cache and embedder is not None:
         vectors = DiskEmbeddingCache(settings.embedding_cache_file)
-    ranker = Ranker(papers, embedder=embedder, cache=vectors, profile_cache=vectors)
-    _print_matches(ranker.rank(profile, limit=limit or settings.digest_max_papers), output)
+    weights = Weights() if min_score is None and not every else Weights(min_score=min_score or 0.0)
+    ranker = Ranker(
+        papers, embedder=embedder, cache=vectors, profile_cache=vectors, weights=weights,
+        known_papers=examples,
+    )  # fmt: skip
+    shown = len(papers) if every else limit or settings.digest_max_papers
+    _print_matches(ranker.rank(profile, limit=max(shown, 1)), output)
+
+
+def _read_papers(path: Path, max_bytes: int) -> list[Paper]:
+    from newsletter.sources import SourceError
+    from newsletter.sources.files import FileSource
+
+    try:
+        return FileSource(path, max_bytes).fetch(day=None).papers
+    except SourceError as exc:
+        fail(str(exc), code=2)
+
+
+def _check_seeds(seeds: tuple[str, ...], papers: list[Paper]) -> None:
+    """Every seed paper must be one of the papers read: an example silently lost would give
+    a ranking that only looks like an answer."""
+    have = {p.id for p in papers}
+    missing = [seed for seed in seeds if seed not in have]
+    if missing:
+        fail(
+            f"seed papers not in the --papers or --known files: {', '.join(missing)} "
+            "(give the file that holds them with --known)",
+            code=2,
+        )
 
 
 def _print_matches(matches: list[Match], output: OutputFormat) -> None:

@@ -28,6 +28,7 @@ from newsletter.db.models import BounceEventRow, InterestProfileRow, SubscriberR
 from newsletter.db.sent_mail import forget_recipient
 from newsletter.db.subscriber_rows import find, write_profile, write_schedule
 from newsletter.domain import InterestProfile, Schedule, Status
+from newsletter.matching.profile import MAX_SEEDS
 
 RESUBSCRIBE_AFTER = timedelta(days=30)
 
@@ -185,8 +186,10 @@ def record_feedback(row: SubscriberRow, *, paper_id: str, more: bool) -> None:
     seeds = [p for p in profile.seed_papers or [] if p != paper_id]
     disliked = [p for p in profile.disliked_papers or [] if p != paper_id]
     (seeds if more else disliked).append(paper_id)
+    # The latest MAX_SEEDS only: a link followed again and again must not grow the profile
+    # without bound, nor past what the preferences form accepts.
     # New lists, not in-place edits: JSON columns only notice assignment.
-    profile.seed_papers, profile.disliked_papers = seeds, disliked
+    profile.seed_papers, profile.disliked_papers = seeds[-MAX_SEEDS:], disliked[-MAX_SEEDS:]
 
 
 def delete_subscriber(session: Session, row: SubscriberRow) -> int:

@@ -23,7 +23,6 @@ from newsletter.mail.render import (
     render_digest,
     render_quiet_day,
 )
-from newsletter.normalize import is_arxiv_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,9 +73,8 @@ class Composer:
         return self.dkim.sign(data) if self.dkim else data
 
     def _links(self, digest: Digest, matches: list[Match]) -> DigestLinks:
-        # Feedback links name arXiv ids (the web page accepts no other kind yet).
-        rated = [m.paper.id for m in matches if is_arxiv_id(m.paper.id)]
-        return self.links.digest(digest.recipient, digest.day, rated)
+        # Every paper can be rated, whatever its source (web.feedback takes any stored id).
+        return self.links.digest(digest.recipient, digest.day, [m.paper.id for m in matches])
 
     def _render(
         self,

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from newsletter.domain import Highlight, Paper
-from newsletter.normalize import is_arxiv_id
+from newsletter.normalize import is_arxiv_id, paper_page
 
 AUTHORS_SHOWN = 4
 # Excerpt lengths tried, longest first, before papers are dropped to fit the HTML budget; the
@@ -44,7 +44,7 @@ def paper_links(paper: Paper) -> tuple[str | None, tuple[tuple[str, str], ...]]:
         ("Code", _safe_url(hf.github_repo) if hf is not None else None),
         ("Project page", _safe_url(hf.project_page) if hf is not None else None),
     ]
-    page = _safe_url(paper.abs_url) or _id_url(paper, "https://arxiv.org/abs/")
+    page = _safe_url(paper.abs_url) or _safe_url(paper_page(paper.id))
     return page, tuple((label, url) for label, url in candidates if url)
 
 

@@ -10,7 +10,9 @@ and P(relevant) = 1 - (1 - P_text)(1 - P_liked) (either may make a paper relevan
   to the paper's vector (mean of its windows); liked: the mean of that cosine and the
   sentence-level alignment (`semantic.alignment`) of the two papers;
 - z_sem: sem as a z-score among the day's papers for this profile (how far a paper stands out
-  for *this* profile: cosine scales differ between a one-word and a long interest);
+  for *this* profile: cosine scales differ between a one-word and a long interest). Against a
+  fixed background sample, or left out, it measured no better (benchmarks/robustness.py,
+  RANKING.md section 9): without it one-word interests lose precision;
 - log_sem = ln(max(sem, 0.01)), log_lex = ln(lex + 0.01), lex the TF-IDF cosine;
 - kw_title: one of the profile's keywords (a phrase as a whole) is in the paper's title.
 

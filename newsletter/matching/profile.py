@@ -2,6 +2,10 @@
 
 Categories must exist in the arXiv taxonomy (`taxonomy`): an unknown one is refused with
 the closest real code and the list of valid ones, since stored it would match nothing.
+Liked and disliked papers may be named by any id a paper can have (`normalize.paper_id`: arXiv
+id or link, DOI, Semantic Scholar id, http(s) URL, `local:` content id) and are kept as the
+service stores paper ids, so a paper from any source can be an example; an id that is none of
+these is refused by name, since it could never match a paper.
 """
 
 from __future__ import annotations
@@ -10,7 +14,13 @@ from collections.abc import Iterable
 
 from newsletter.domain import CategoryMode, InterestProfile
 from newsletter.matching import taxonomy
-from newsletter.normalize import InvalidArxivId, clean_name, collapse_whitespace, split_arxiv_id
+from newsletter.normalize import (
+    MAX_PAPER_ID,
+    InvalidPaperId,
+    clean_name,
+    collapse_whitespace,
+    paper_id,
+)
 
 MAX_DESCRIPTION = 2_000
 MAX_TERM = 100
@@ -105,12 +115,21 @@ def _with_hint(code: str) -> str:
 def _paper_ids(values: Iterable[str], *, problems: list[str]) -> tuple[str, ...]:
     ids = []
     for value in values:
-        if not value.strip():
+        given = value.strip()
+        if not given:
             continue
         try:
-            ids.append(split_arxiv_id(value)[0])
-        except InvalidArxivId:
-            problems.append(f"not an arXiv id: {value.strip()[:40]!r}")
+            ids.append(paper_id(given)[0])
+        except InvalidPaperId:
+            if len(given) > MAX_PAPER_ID:
+                problems.append(
+                    f"paper id {given[:40]!r}… is longer than {MAX_PAPER_ID} characters"
+                )
+            else:
+                problems.append(
+                    "not an arXiv id, DOI, Semantic Scholar id, http(s) URL or local: id: "
+                    f"{given[:60]!r}"
+                )
     unique = tuple(dict.fromkeys(ids))
     if len(unique) > MAX_SEEDS:
         problems.append(f"too many papers: {len(unique)} (at most {MAX_SEEDS})")

@@ -17,6 +17,7 @@ from newsletter.db.outbox import ClaimedDigest, subscriber_digest, subscriber_di
 from newsletter.db.papers import papers_by_id
 from newsletter.delivery.compose import Composer, queued_digest
 from newsletter.domain import Paper
+from newsletter.normalize import paper_page
 from newsletter.web.errors import PageError
 
 ATOM = "http://www.w3.org/2005/Atom"
@@ -54,8 +55,11 @@ def _entry(feed: ET.Element, paper: Paper, *, why: list[str], updated: datetime)
     _text(entry, "id", f"urn:arxiv:{paper.id}")
     _text(entry, "title", paper.title)
     _text(entry, "updated", updated.isoformat())
-    url = paper.abs_url or f"https://arxiv.org/abs/{paper.id}"
-    ET.SubElement(entry, f"{{{ATOM}}}link", rel="alternate", href=url)
+    url = paper.abs_url or paper_page(paper.id)
+    if url:
+        ET.SubElement(entry, f"{{{ATOM}}}link", rel="alternate", href=url)
+    else:  # a paper from a file with no page (`local:`): Atom then wants the text itself
+        _text(entry, "content", paper.abstract).set("type", "text")
     for name in paper.authors[:20] or ("Unknown",):
         _text(ET.SubElement(entry, f"{{{ATOM}}}author"), "name", name)
     for category in paper.categories:
@@ -64,10 +68,12 @@ def _entry(feed: ET.Element, paper: Paper, *, why: list[str], updated: datetime)
     _text(entry, "summary", summary)
 
 
-def _text(parent: ET.Element, tag: str, value: str) -> None:
+def _text(parent: ET.Element, tag: str, value: str) -> ET.Element:
     # XML 1.0 has no place for most control characters; a stray one would break the feed.
     clean = "".join(ch for ch in value if ch in "\t\n\r" or ord(ch) >= 0x20)
-    ET.SubElement(parent, f"{{{ATOM}}}{tag}").text = clean
+    element = ET.SubElement(parent, f"{{{ATOM}}}{tag}")
+    element.text = clean
+    return element
 
 
 def personal_feed(

@@ -10,13 +10,16 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from newsletter.matching.profile import MAX_SEEDS
+from newsletter.normalize import MAX_PAPER_ID
 from newsletter.web import forms
 from newsletter.web.errors import InvalidInput
 from newsletter.web.preview import Preview
 
 Term = Annotated[str, StringConstraints(max_length=100)]
 Terms = Annotated[list[Term], Field(max_length=50)]
-PaperIds = Annotated[list[Annotated[str, StringConstraints(max_length=64)]], Field(max_length=50)]
+PaperId = Annotated[str, StringConstraints(max_length=MAX_PAPER_ID)]  # any id (normalize.paper_id)
+PaperIds = Annotated[list[PaperId], Field(max_length=MAX_SEEDS)]
 
 
 class ProfileIn(BaseModel):
@@ -50,7 +53,7 @@ class PreferencesIn(ProfileIn):
 class FeedbackIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    paper: str = Field(max_length=64)
+    paper: PaperId
     vote: Literal["more", "less"]
 
 

@@ -10,8 +10,11 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from newsletter.cli.app import app
+from newsletter.normalize import content_id
+from newsletter.sources.files import parse_file_bytes
 
 LISTING = "arxiv_listing_atom_cs.AI_2025-08-20.xml"
+FINANCE = {"2508.13429", "2508.13327", "2508.13915", "2508.13174"}  # the listing's finance papers
 
 
 @pytest.fixture
@@ -46,9 +49,8 @@ def test_json_output_best_first(env: dict[str, str], data_dir: Path) -> None:
         assert {"id", "title", "score", "why"} <= set(row)
         assert row["why"]
         assert "agentic" not in (row["title"]).lower()
-    finance = {"2508.13429", "2508.13327", "2508.13915", "2508.13174"}
-    assert rows[0]["id"] in finance
-    assert {r["id"] for r in rows[:3]} <= finance
+    assert rows[0]["id"] in FINANCE
+    assert {r["id"] for r in rows[:3]} <= FINANCE
 
 
 def test_jsonl_titles_come_back_collapsed(env: dict[str, str], tmp_path: Path) -> None:
@@ -90,7 +92,7 @@ def test_table_output(env: dict[str, str], data_dir: Path) -> None:
         ((), "the profile is empty"),
         (("--category", "cs CL"), "not arXiv categories"),
         (("--interests", "x" * 2001), "longer than 2000 characters"),
-        (("--seed-paper", "my paper"), "not an arXiv id"),
+        (("--seed-paper", "my paper"), "not an arXiv id, DOI"),
     ],
 )
 def test_bad_profiles(
@@ -107,11 +109,126 @@ def test_unreadable_papers_file(env: dict[str, str], tmp_path: Path) -> None:
     assert "No such file" in result.stderr
 
 
-def test_seed_paper_not_in_file_is_reported(env: dict[str, str], data_dir: Path) -> None:
+def test_an_unknown_seed_paper_is_an_error_naming_it(
+    env: dict[str, str], data_dir: Path, tmp_path: Path
+) -> None:
+    """Not a warning any more: a ranking that silently lost its example would mislead, and
+    `--known` now gives a way to supply the paper."""
+    known = write_jsonl(tmp_path / "known.jsonl", [VERILOG_SEED])
     result = rank(env, "--papers", str(data_dir / LISTING), "--interests", "agents",
-                  "--seed-paper", "2401.00001", "--no-semantic")  # fmt: skip
-    assert result.exit_code == 0
-    assert "seed papers not in" in result.stderr
+                  "--seed-paper", "2401.00001", "--seed-paper", "10.1145/3000001",
+                  "--seed-paper", "doi:10.9999/absent", "--known", str(known),
+                  "--no-semantic")  # fmt: skip
+    assert result.exit_code == 2
+    assert "2401.00001, doi:10.9999/absent" in result.stderr
+    assert "--known" in result.stderr
+    assert "10.1145/3000001," not in result.stderr  # found in the known file
+
+
+VERILOG_SEED = {
+    "id": "https://doi.org/10.1145/3000001",
+    "title": "Large language models write Verilog for hardware design",
+    "abstract": "We generate Verilog RTL code for digital circuits and hardware accelerators "
+    "with language models, and check the circuits by simulation and formal verification.",
+}
+
+
+def write_jsonl(path: Path, rows: list[dict[str, str]]) -> Path:
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    return path
+
+
+@pytest.mark.parametrize(
+    "seed",
+    [
+        "10.1145/3000001",
+        "doi:10.1145/3000001",
+        "https://doi.org/10.1145/3000001",
+    ],
+)
+def test_seed_paper_from_a_known_file_by_any_id(
+    env: dict[str, str], data_dir: Path, tmp_path: Path, seed: str
+) -> None:
+    """Query by example: the liked paper comes from --known, outside the ranked papers.
+    (Lexical evidence alone rarely makes a liked-paper match likely: --min-score 0.)"""
+    known = write_jsonl(tmp_path / "known.jsonl", [VERILOG_SEED])
+    result = rank(env, "--papers", str(data_dir / LISTING), "--seed-paper", seed,
+                  "--known", str(known), "--min-score", "0", "--format", "json",
+                  "--no-semantic")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)
+    assert rows
+    assert rows[0]["title"].startswith("EvoVerilog")
+    assert rows[0]["why"][0].startswith('like a paper you liked: "Large language models write')
+    assert all(r["id"] != "doi:10.1145/3000001" for r in rows)
+
+
+def test_content_and_s2_ids_name_known_papers(
+    env: dict[str, str], data_dir: Path, tmp_path: Path
+) -> None:
+    s2 = "649def34f8be52c8b66281af98ae884c09aef38b"
+    untitled = {k: v for k, v in VERILOG_SEED.items() if k != "id"}
+    other = {**VERILOG_SEED, "id": f"https://www.semanticscholar.org/paper/{s2}",
+             "title": "Retrieval for financial reports",
+             "abstract": "Stock market analysis of financial reports with retrieval."}  # fmt: skip
+    known = write_jsonl(tmp_path / "known.jsonl", [untitled, other])
+    local = content_id(untitled["title"])
+    for seed, expected in ((local, {"2508.13156"}), (f"s2:{s2}", FINANCE)):
+        result = rank(env, "--papers", str(data_dir / LISTING), "--seed-paper", seed,
+                      "--known", str(known), "--min-score", "0", "--limit", "3",
+                      "--format", "json", "--no-semantic")  # fmt: skip
+        assert result.exit_code == 0, result.output
+        assert json.loads(result.stdout)[0]["id"] in expected
+
+
+def test_the_liked_paper_itself_is_never_ranked(env: dict[str, str], data_dir: Path) -> None:
+    papers = parse_file_bytes((data_dir / LISTING).read_bytes(), what=LISTING).papers
+    seed = next(p for p in papers if p.title.startswith("EvoVerilog"))
+    result = rank(env, "--papers", str(data_dir / LISTING), "--seed-paper",
+                  f"arXiv:{seed.id}v1", "--all", "--format", "json", "--no-semantic")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)
+    assert seed.id not in {r["id"] for r in rows}
+    assert len(rows) == len(papers) - 1  # --all: every other paper, however unlikely
+    assert [r["score"] for r in rows] == sorted((r["score"] for r in rows), reverse=True)
+    assert rows[-1]["score"] < 0.6
+
+
+def test_min_score_sets_the_threshold(env: dict[str, str], data_dir: Path) -> None:
+    args = ("--papers", str(data_dir / LISTING), "--keyword", "Verilog", "--format", "json",
+            "--no-semantic")  # fmt: skip
+    default = json.loads(rank(env, *args).stdout)
+    assert 0 < len(default) < 10  # a short digest: few papers are about Verilog
+    assert all(r["score"] >= 0.6 for r in default)
+    everything = json.loads(rank(env, *args, "--min-score", "0").stdout)
+    assert len(everything) == 10  # NEWSLETTER_DIGEST_MAX_PAPERS
+    assert everything[: len(default)] == default
+    strict = json.loads(rank(env, *args, "--min-score", "0.99").stdout)
+    assert all(r["score"] >= 0.99 for r in strict)
+    assert len(strict) < len(default)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--min-score", "1.5"), "--min-score"),
+        (("--all", "--limit", "3"), "--all"),
+        (("--all", "--min-score", "0.2"), "--all"),
+    ],
+)
+def test_bad_rank_options(
+    env: dict[str, str], data_dir: Path, args: tuple[str, ...], message: str
+) -> None:
+    result = rank(env, "--papers", str(data_dir / LISTING), "--keyword", "agents", *args)
+    assert result.exit_code == 2
+    assert message in result.stderr
+
+
+def test_unreadable_known_file(env: dict[str, str], data_dir: Path, tmp_path: Path) -> None:
+    result = rank(env, "--papers", str(data_dir / LISTING), "--seed-paper", "2401.00001",
+                  "--known", str(tmp_path / "absent.bib"))  # fmt: skip
+    assert result.exit_code == 2
+    assert "absent.bib" in result.stderr
 
 
 def test_a_second_rank_over_the_same_papers_embeds_nothing(
@@ -144,3 +261,26 @@ def test_a_second_rank_over_the_same_papers_embeds_nothing(
     uncached = rank(env, *args, "--no-cache")
     assert "loading the embedding model" in uncached.stderr
     assert json.loads(uncached.stdout) == json.loads(first.stdout)
+
+
+def test_query_by_example_with_embeddings_at_the_digest_threshold(
+    env: dict[str, str], data_dir: Path, tmp_path: Path
+) -> None:
+    """With the model (as the service runs): a liked paper from --known, by DOI, finds the
+    Verilog paper at the default threshold, and says which liked paper it is like."""
+    pytest.importorskip("sentence_transformers")
+    listing = parse_file_bytes((data_dir / LISTING).read_bytes(), what=LISTING).papers
+    day = [p for p in listing if p.title.startswith("EvoVerilog")] + listing[:11]
+    papers = write_jsonl(
+        tmp_path / "day.jsonl",
+        [{"id": p.id, "title": p.title, "abstract": p.abstract} for p in day],
+    )
+    known = write_jsonl(tmp_path / "known.jsonl", [VERILOG_SEED])
+    result = rank(env, "--papers", str(papers), "--seed-paper", "10.1145/3000001",
+                  "--known", str(known), "--format", "json")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)
+    assert rows[0]["title"].startswith("EvoVerilog")
+    assert rows[0]["score"] >= 0.6
+    assert rows[0]["why"][0].startswith('like a paper you liked: "Large language models write')
+    assert len(rows) < len(day)  # not every paper is like it

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from newsletter.domain import CategoryMode
@@ -52,3 +54,41 @@ def test_every_problem_is_reported_at_once() -> None:
 
 def test_seed_papers_alone_are_a_profile() -> None:
     assert build_profile(seed_papers=["2508.13167"]).seed_papers == ("2508.13167",)
+
+
+def test_liked_and_disliked_papers_take_any_paper_id() -> None:
+    """Papers from any file `fetch` reads can be examples, named as the file names them or
+    as the service stores them (normalize.paper_id)."""
+    s2 = "649def34f8be52c8b66281af98ae884c09aef38b"
+    profile = build_profile(
+        seed_papers=[
+            "10.1145/3292500.3330701",
+            f"https://www.semanticscholar.org/paper/{s2}",
+            "local:0123456789abcdef",
+            "https://openreview.net/forum?id=abc",
+            "doi:10.48550/arXiv.2508.13167",  # arXiv's own DOI is the arXiv paper
+        ],
+        disliked_papers=[f"s2:{s2}", "2508.13171v3"],
+    )
+    assert profile.seed_papers == (
+        "doi:10.1145/3292500.3330701",
+        f"s2:{s2}",
+        "local:0123456789abcdef",
+        "url:https://openreview.net/forum?id=abc",
+        "2508.13167",
+    )
+    assert profile.disliked_papers == (f"s2:{s2}", "2508.13171")
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("local:nothex", "not an arXiv id, DOI, Semantic Scholar id, http(s) URL or local: id"),
+        ("ftp://example.org/p", "not an arXiv id, DOI"),
+        ("10.1000/" + "x" * 300, "is longer than 255 characters"),
+    ],
+)
+def test_unusable_paper_ids_are_refused_by_name(value: str, message: str) -> None:
+    with pytest.raises(ProfileError, match=re.escape(message)) as error:
+        build_profile(description="x", disliked_papers=[value])
+    assert value[:20] in str(error.value)

@@ -33,6 +33,8 @@ from newsletter.db.subscriber_rows import to_profile
 from newsletter.delivery import wiring
 from newsletter.delivery.sender import SendReport
 from newsletter.domain import Status
+from newsletter.matching.embedding import DEFAULT_MODEL, load_embedder
+from newsletter.matching.explain import GENERIC_WORDS
 from newsletter.pipeline.queueing import DigestOptions, queue_digests
 from newsletter.sources.files import FileSource
 from newsletter.web.app import create_app
@@ -201,7 +203,10 @@ def subscribe(page: Page, live: Live) -> None:
     live.shoot(page, "subscribe-empty")
 
     page.get_by_label("Email address").fill(EMAIL)
-    page.get_by_label("Describe what you read").fill("LLM agents that plan and use tools")
+    # Generic research words on purpose: the digest must not highlight them (see below).
+    page.get_by_label("Describe what you read").fill(
+        "A new framework or method for large language model agents that plan and use tools"
+    )
     page.get_by_label("Keywords").fill("agents")
     page.get_by_role("checkbox", name="cs.AI").check()
     page.get_by_label("Send hour").select_option("7")
@@ -283,7 +288,11 @@ def produce_digest(live: Live) -> EmailMessage:
         quiet_day=False,
         new_message_id=wiring.mail_identity(live.settings).new_message_id,
     )
-    queued = queue_digests(sessions=live.sessions, day=DAY, options=options, embedder=None, now=now)
+    # With the embedding model when it is installed (as the service runs), lexical otherwise.
+    embedder = load_embedder(DEFAULT_MODEL)
+    queued = queue_digests(
+        sessions=live.sessions, day=DAY, options=options, embedder=embedder, now=now
+    )
     assert queued.queued == 1, queued
     sent = off_thread(lambda: asyncio.run(send(live)))
     assert (sent.attempted, sent.errors) == (1, 0), sent
@@ -368,6 +377,38 @@ def check_digest_page(page: Page) -> None:
         "rgb(255, 255, 255)",
         "12px",
     )
+    check_reasons_and_highlights(page)
+
+
+# How each line of a paper's "Why" may start (matching/explain.py): the part of the profile
+# it answers, or the sentence of the abstract it quotes. A list of bare words is not a reason.
+REASONS = re.compile(
+    r'^(your keywords? "|close to your (interest|keyword) "|matches your interest "'
+    r'|like a paper you liked: "|by .+ \(an author you follow\)$'
+    r'|in .+ \(a category you chose\)$|it says: ")'
+)
+
+
+def check_reasons_and_highlights(page: Page) -> None:
+    """Each paper says why in words, and what is highlighted is never a stop word or a word
+    every research abstract uses: checked against the ranker's own generic words and, apart
+    from the ranker's stop list, scikit-learn's standard English one."""
+    papers = page.locator(".paper")
+    assert papers.count() >= 3
+    for index in range(papers.count()):
+        why = papers.nth(index).locator(".why").inner_text()
+        assert why.startswith("Why: "), why
+        for line in why.removeprefix("Why: ").split(" · "):
+            assert REASONS.match(line), line
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS  # the dev extra's
+
+    marks = [m.strip() for m in page.locator("mark").all_inner_texts()]
+    assert marks  # the keywords are highlighted where they occur
+    unwanted = GENERIC_WORDS | ENGLISH_STOP_WORDS
+    for mark in marks:
+        words = [w.casefold() for w in re.findall(r"\w+", mark)]
+        assert words, mark
+        assert not all(w in unwanted or w.removesuffix("s") in unwanted for w in words), mark
 
 
 def show_on_a_phone(browser: Browser, live: Live) -> None:

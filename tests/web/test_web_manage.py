@@ -6,6 +6,7 @@ import xml.etree.ElementTree as ET
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import lxml.html
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -17,6 +18,7 @@ from newsletter.db.papers import store_papers
 from newsletter.db.subscriber_rows import to_profile
 from newsletter.domain import Paper, Status
 from newsletter.mail.links import Recipient
+from newsletter.matching.profile import MAX_SEEDS
 from tests.support.factories import arxiv_paper
 from tests.support.smtp_server import (
     ScriptedSmtpServer,
@@ -428,3 +430,110 @@ async def test_every_page_get_changes_nothing(
             answer = await web.get(path)
             assert answer.status_code == 200, path
     assert snapshot(sessions) == before
+
+
+async def test_feedback_takes_any_stored_paper_id(
+    settings: Settings, sessions: sessionmaker[Session], who: Recipient
+) -> None:
+    """Papers from files have DOIs, Semantic Scholar ids, URLs or content ids: each can be
+    liked from its digest, the id kept whole (a URL's own & and ? included) up to 255
+    characters, the length of the papers.id column."""
+    long_url = "url:https://example.org/" + "p" * (255 - len("url:https://example.org/"))
+    ids = [
+        "doi:10.1145/3292500.3330701",
+        "s2:649def34f8be52c8b66281af98ae884c09aef38b",
+        "url:https://openreview.net/forum?id=abc&referrer=x",
+        "local:0123456789abcdef",
+        long_url,
+    ]
+    stored(sessions, *(arxiv_paper(paper_id=i, title=f"Paper {n}") for n, i in enumerate(ids)))
+    base = link_path(links(settings).feedback(who))
+    async with web_client(settings, sessions) as web:
+        for number, paper_id in enumerate(ids):
+            page = await web.get(base, params={"paper": paper_id, "vote": "more"})
+            assert page.status_code == 200, paper_id
+            assert f"Paper {number}" in page.text
+            action = lxml.html.fromstring(page.text).xpath("string(//form/@action)")
+            answer = await web.post(action, data={"csrf_token": csrf_of(page)})
+            assert answer.status_code == 200, paper_id
+        too_long = await web.get(base, params={"paper": long_url + "p", "vote": "more"})
+        not_an_id = await web.get(base, params={"paper": "doi:nothing", "vote": "more"})
+        api = await web.post(
+            "/api/feedback/" + base.rsplit("/", 1)[1], json={"paper": ids[0], "vote": "less"}
+        )
+    assert (too_long.status_code, not_an_id.status_code, api.status_code) == (400, 400, 200)
+    profile = to_profile(subscriber_row(sessions, "ada@example.org").profile)
+    assert profile.seed_papers == tuple(ids[1:])
+    assert profile.disliked_papers == (ids[0],)
+
+
+async def test_feedback_keeps_the_latest_examples_only(
+    settings: Settings, sessions: sessionmaker[Session], who: Recipient
+) -> None:
+    """Each vote adds an example: the lists keep the latest MAX_SEEDS, so links followed
+    again and again cannot grow a profile without bound (or past what the form accepts)."""
+    token = link_path(links(settings).feedback(who)).rsplit("/", 1)[1]
+    async with web_client(settings, sessions) as web:
+        for n in range(MAX_SEEDS + 5):
+            answer = await web.post(
+                f"/api/feedback/{token}", json={"paper": f"2508.{n:05d}", "vote": "more"}
+            )
+            assert answer.status_code == 200
+    seeds = to_profile(subscriber_row(sessions, "ada@example.org").profile).seed_papers
+    assert len(seeds) == MAX_SEEDS
+    assert seeds[-1] == f"2508.{MAX_SEEDS + 4:05d}"
+    assert "2508.00000" not in seeds
+
+
+async def test_feed_links_papers_outside_arxiv(
+    settings: Settings, sessions: sessionmaker[Session], who: Recipient
+) -> None:
+    doi, local = stored(
+        sessions,
+        arxiv_paper(paper_id="doi:10.1145/3292500.3330701", title="By DOI", abs_url=None),
+        arxiv_paper(paper_id="local:0123456789abcdef", title="From a file", abs_url=None),
+    )
+    queue_digest(sessions, who, [doi, local])
+    async with web_client(settings, sessions) as web:
+        answer = await web.get(link_path(links(settings).feed(who)))
+    entries = {
+        e.findtext(f"{ATOM}title"): e for e in ET.fromstring(answer.content).findall(f"{ATOM}entry")
+    }
+    link = entries["By DOI"].find(f"{ATOM}link")
+    assert link is not None
+    assert link.get("href") == "https://doi.org/10.1145/3292500.3330701"
+    # No page to link to: the entry carries its text instead (Atom wants one or the other).
+    assert entries["From a file"].find(f"{ATOM}link") is None
+    assert "arxiv.org" not in answer.text
+    assert entries["From a file"].findtext(f"{ATOM}content")
+
+
+async def test_every_paper_of_a_digest_has_working_feedback_links(
+    settings: Settings, sessions: sessionmaker[Session], who: Recipient
+) -> None:
+    """From the rendered digest (the browser copy renders as the mail does) to the stored
+    example: papers from files get "more / less like this" too, and their own page link."""
+    ids = ["2508.13167", "doi:10.1145/3292500.3330701", "url:https://x.org/f?id=1&v=2",
+           "local:0123456789abcdef"]  # fmt: skip
+    papers = stored(
+        sessions,
+        *(arxiv_paper(paper_id=i, title=f"Paper {n}", abs_url=None) for n, i in enumerate(ids)),
+    )
+    queue_digest(sessions, who, papers)
+    async with web_client(settings, sessions) as web:
+        view = await web.get(link_path(links(settings).view(who, DAY)))
+        document = lxml.html.fromstring(view.text)
+        more = document.xpath("//a[text()='More like this']/@href")
+        less = document.xpath("//a[text()='Less like this']/@href")
+        assert len(more) == len(less) == len(ids)
+        titles = document.xpath("//h2//a/@href")
+        for link in more:
+            page = await web.get(link_path(link))
+            action = lxml.html.fromstring(page.text).xpath("string(//form/@action)")
+            assert (await web.post(action, data={"csrf_token": csrf_of(page)})).status_code == 200
+    assert to_profile(subscriber_row(sessions, "ada@example.org").profile).seed_papers == tuple(ids)
+    assert titles == [
+        "https://arxiv.org/abs/2508.13167",
+        "https://doi.org/10.1145/3292500.3330701",
+        "https://x.org/f?id=1&v=2",
+    ]  # the local paper has no page: its title is not a link

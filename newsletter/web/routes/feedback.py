@@ -4,6 +4,7 @@ records the vote (see `web.feedback`)."""
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends
 from fastapi.responses import HTMLResponse
@@ -39,7 +40,7 @@ def feedback_page(
         "more": more,
         "path": path,
         # Built from the checked values, not echoed from the request.
-        "action": f"{path}?paper={paper_id}&vote={'more' if more else 'less'}",
+        "action": f"{path}?{urlencode({'paper': paper_id, 'vote': 'more' if more else 'less'})}",
     }
     return pages.render("feedback.html", context)
 
