@@ -95,6 +95,8 @@ def test_load_benchmark_runs(database: str, request: pytest.FixtureRequest) -> N
     assert result["invariants"] == {"no_5xx": True, "no_lost_writes": True}
     assert sum(result["acknowledged"].values()) > 10
     assert result["outbox"].get("sent", 0) > 0
+
+
 def load_ranking_benchmark() -> ModuleType:
     """benchmarks/ is a folder of scripts, not a package: the script loaded as a module."""
     name = "benchmarks_ranking"
