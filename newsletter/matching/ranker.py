@@ -1,13 +1,17 @@
 """The ranker: lexical and semantic relevance fused with category, author and example-paper
-signals into one score per (profile, paper); all profiles scored in bounded chunks. Pure."""
+signals into one score per (profile, paper); all profiles scored in bounded chunks. Pure.
+
+A profile may carry its reader's own model (`matching.learning`): the model's logit replaces
+the global one before the threshold and the limit (`learning.apply`), and a paper the model
+moved up is explained by the reader's examples that pushed it up most."""
 
 from __future__ import annotations
 
 import logging
 import unicodedata
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
 from itertools import islice
 from typing import TypeVar
 
@@ -23,6 +27,13 @@ from newsletter.matching.explain import (
     explain,
     term_matches,
 )
+from newsletter.matching.learning.apply import (
+    Learned,
+    ModelInput,
+    apply_models,
+    pushed_up_titles,
+    readable,
+)
 from newsletter.matching.lexical import (
     LexicalIndex,
     document_terms,
@@ -35,7 +46,6 @@ from newsletter.matching.semantic import (
     EmbeddingCache,
     MemoryEmbeddingCache,
     Vectors,
-    alignment,
     facet_vectors,
     paper_sentences,
     paper_vectors,
@@ -47,6 +57,7 @@ from newsletter.matching.text import content_stems
 log = logging.getLogger(__name__)
 Key = TypeVar("Key")
 MAX_CACHED_MASKS = 20_000  # category/author/excluded-term masks kept (least recently used go)
+MAX_CACHED_LIKED = 1_000  # liked papers' similarity rows kept (least recently used go)
 Mask = NDArray[np.bool_]
 
 
@@ -101,6 +112,7 @@ class _Context:
     liked_vectors: Vectors | None
     p_text: NDArray[np.float64]
     p_liked: NDArray[np.float64]
+    learned: Learned | None = None  # the reader's model, when it changed this profile's scores
 
 
 @dataclass
@@ -128,6 +140,9 @@ class Ranker:
     _tie_rank: NDArray[np.int64] = field(init=False)
     _lowered: list[str] = field(init=False)
     _masks: OrderedDict[tuple[str, str], Mask] = field(default_factory=OrderedDict, init=False)
+    _liked_rows: OrderedDict[str, tuple[NDArray[np.float32], NDArray[np.float32] | None]] = field(
+        default_factory=OrderedDict, init=False
+    )
 
     def __post_init__(self) -> None:
         self.papers = list(self.papers)
@@ -141,7 +156,7 @@ class Ranker:
         self._by_id = {p.id: p for p in [*self.known_papers, *self.papers]}
         self._row = {p.id: index for index, p in enumerate(self.papers)}
         self._examples: dict[str, Vectors] = {}
-        self._sentences: list[Vectors] | None = None
+        self._sentences: tuple[Vectors, NDArray[np.intp]] | None = None
         self._holders: dict[str, dict[str, list[int]]] = {"category": {}, "author": {}}
         for index, paper in enumerate(self.papers):
             for category in dict.fromkeys(paper.categories):
@@ -152,8 +167,12 @@ class Ranker:
         if self.embedder is not None and self.papers and self.weights.signals != "lexical":
             self._vectors = paper_vectors(self.papers, embedder=self.embedder, cache=self.cache)
 
-    def rank(self, profile: InterestProfile, *, limit: int = 10) -> list[Match]:
-        ((_, matches),) = self.rank_many([(None, profile)], limit=limit)
+    def rank(
+        self, profile: InterestProfile, *, limit: int = 10, model: ModelInput = None
+    ) -> list[Match]:
+        """The profile's best matches; `model`: its reader's model (object or stored bytes)."""
+        models = None if model is None else (lambda _: model)
+        ((_, matches),) = self.rank_many([(None, profile)], limit=limit, models=models)
         return matches
 
     def rank_many(
@@ -163,13 +182,25 @@ class Ranker:
         limit: int = 10,
         chunk_size: int = 2_000,
         explain_matches: bool = True,
+        models: Callable[[Key], ModelInput] | None = None,
     ) -> Iterator[tuple[Key, list[Match]]]:
-        """(key, best matches) per profile; memory grows with `chunk_size`, not the count."""
+        """(key, best matches) per profile; memory grows with `chunk_size`, not the count.
+
+        `models(key)` gives a profile's reader model (a `ReaderModel`, its stored bytes, or
+        None for the global ranking alone); it is asked once per profile, as its chunk is
+        scored. Unreadable bytes or a model of another embedding are logged and ignored (that
+        reader gets the global ranking). Models need paper vectors: without an embedder (or
+        with `signals="lexical"`) they are ignored."""
         iterator = iter(profiles)
         while chunk := list(islice(iterator, chunk_size)):
             batch = [profile for _, profile in chunk]
             signals, contexts = self._signals(batch)
-            scores, allowed = self._score(batch, signals, contexts)
+            if models is None:
+                scores, allowed = self._score(batch, signals, contexts)
+            else:
+                scores, allowed = self._score(batch, signals, contexts, threshold=False)
+                self._personalise(scores, [models(key) for key, _ in chunk], contexts)
+                allowed &= scores >= np.float32(self.weights.min_score)
             for row, (key, profile) in enumerate(chunk):
                 picks = self._select(scores[row], allowed[row], limit)
                 yield (
@@ -181,6 +212,19 @@ class Ranker:
                         for i in picks
                     ],
                 )
+
+    def _personalise(
+        self, scores: NDArray[np.float32], items: list[ModelInput], contexts: list[_Context]
+    ) -> None:
+        """Each row with a readable model gets the model's probabilities (in place); the
+        global ones are kept in its context, to tell which papers the model moved up."""
+        if self._vectors is None or not self._semantic_on():
+            return
+        models = [readable(item, self._vectors.shape[1]) for item in items]
+        for row, (item, model) in enumerate(zip(items, models, strict=True)):
+            if model is not None and item is not None:
+                contexts[row].learned = Learned(item, scores[row].copy())
+        apply_models(scores, models, self._vectors)
 
     def signals(self, profiles: Sequence[InterestProfile]) -> Signals:
         """The raw evidence for `profiles` (for fitting and inspecting the model)."""
@@ -238,12 +282,11 @@ class Ranker:
             liked_vectors = None
             if liked:
                 assert liked_lex is not None
-                lex = self._lexical.cosine([document_terms(p) for p in liked])
-                liked_lex[row] = lex.max(axis=0)
+                rows = [self._liked_row(p) for p in liked]
+                liked_lex[row] = np.max([lex for lex, _ in rows], axis=0)
                 if liked_sem is not None:
                     liked_vectors = self._example_vectors(tuple(p.id for p in liked))
-                    assert liked_vectors is not None
-                    liked_sem[row] = self._liked_similarity(liked, liked_vectors)
+                    liked_sem[row] = np.max([sem for _, sem in rows if sem is not None], axis=0)
             if disliked is not None:
                 vectors = self._example_vectors(profile.disliked_papers)
                 if vectors is not None:
@@ -257,26 +300,51 @@ class Ranker:
         )
         return signals, contexts
 
-    def _liked_similarity(self, liked: list[Paper], liked_vectors: Vectors) -> NDArray[np.float64]:
-        """Per paper, the best liked paper's mean of cosine and sentence alignment."""
+    def _liked_row(self, liked: Paper) -> tuple[NDArray[np.float32], NDArray[np.float32] | None]:
+        """One liked paper's evidence for every paper: TF-IDF cosine and (with vectors) the
+        mean of cosine and sentence alignment. Kept per paper id (bounded), since a reader's
+        examples are scored again for every refit and popular papers are liked by many."""
+        if liked.id in self._liked_rows:
+            self._liked_rows.move_to_end(liked.id)
+            return self._liked_rows[liked.id]
+        lex = self._lexical.cosine([document_terms(liked)])[0]
+        sem = None
+        if self._semantic_on():
+            vector = self._example_vectors((liked.id,))
+            assert vector is not None
+            assert self._vectors is not None
+            sem = ((vector[0] @ self._vectors.T + self._alignment(liked)) / 2).astype(np.float32)
+        if len(self._liked_rows) >= MAX_CACHED_LIKED:
+            self._liked_rows.popitem(last=False)
+        self._liked_rows[liked.id] = (lex, sem)
+        return lex, sem
+
+    def _alignment(self, liked: Paper) -> NDArray[np.float32]:
+        """`semantic.alignment` of the liked paper with every paper, in two matrix products
+        over all the papers' sentences at once (segment maxima and means by `reduceat`)."""
         assert self._vectors is not None
         assert self.embedder is not None
-        cosine = liked_vectors @ self._vectors.T
-        mine = self._paper_sentences()
-        theirs = sentence_vectors(
-            liked, embedder=self.embedder, cache=self.cache, dimensions=self._vectors.shape[1]
+        rows, starts = self._paper_sentences()
+        (theirs,) = sentence_vectors(
+            [liked], embedder=self.embedder, cache=self.cache, dimensions=self._vectors.shape[1]
         )
-        aligned = np.array([[alignment(t, m) for m in mine] for t in theirs])
-        return np.asarray(((cosine + aligned) / 2).max(axis=0), np.float64)
+        sims = theirs @ rows.T  # liked paper's sentences x all papers' sentences
+        forward = np.maximum.reduceat(sims, starts, axis=1).mean(axis=0)
+        counts = np.diff(np.append(starts, sims.shape[1]))
+        backward = np.add.reduceat(sims.max(axis=0), starts) / counts
+        return np.asarray((forward + backward) / 2, np.float32)
 
-    def _paper_sentences(self) -> list[Vectors]:
+    def _paper_sentences(self) -> tuple[Vectors, NDArray[np.intp]]:
+        """All the papers' sentence vectors stacked, and where each paper's rows start."""
         if self._sentences is None:
             assert self._vectors is not None
             assert self.embedder is not None
-            self._sentences = sentence_vectors(
+            per_paper = sentence_vectors(
                 self.papers, embedder=self.embedder, cache=self.cache,
                 dimensions=self._vectors.shape[1],
             )  # fmt: skip
+            starts = np.cumsum([0] + [len(rows) for rows in per_paper[:-1]])
+            self._sentences = (np.vstack(per_paper), starts.astype(np.intp))
         return self._sentences
 
     # -- the model ------------------------------------------------------------------------
@@ -415,11 +483,25 @@ class Ranker:
         if explain_it:
             explanation = explain(
                 paper,
-                self._reasons(profile, context, index),
+                replace(
+                    self._reasons(profile, context, index),
+                    pushed_by=self._pushed_by(context, index, score),
+                ),
                 features=_shown_features(profile),
                 share=self._share,
             )
         return Match(paper, round(score, 4), explanation.why, explanation.highlights)
+
+    def _pushed_by(self, context: _Context, index: int, score: float) -> tuple[str, ...]:
+        """Titles of the reader's liked examples that pushed the paper up most, when their
+        model raised it above the global ranking."""
+        learned = context.learned
+        if learned is None or score <= learned.global_scores[index]:
+            return ()
+        assert self.embedder is not None
+        assert self._vectors is not None
+        paper, vector = self.papers[index], self._vectors[index]
+        return pushed_up_titles(learned.item, self.cache, self.embedder.name, paper, vector)
 
     def _reasons(self, profile: InterestProfile, context: _Context, index: int) -> Reasons:
         paper = self.papers[index]

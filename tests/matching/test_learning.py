@@ -134,7 +134,7 @@ def test_bytes_round_trip_scores_identically(papers: NDArray[np.float32]) -> Non
         settings=LearningSettings(bias_penalty=1.0),
     )
     blob = model.to_bytes()
-    assert len(blob) == 20 + 4 * (2 * DIMS + 3)
+    assert len(blob) == 20 + 4 * (2 * DIMS + 3) + 4  # and no example notes
     again = ReaderModel.from_bytes(blob)
     prior = np.linspace(-2, 2, len(papers))
     assert np.array_equal(again.logits(papers, prior), model.logits(papers, prior))
@@ -147,7 +147,7 @@ def test_bytes_round_trip_scores_identically(papers: NDArray[np.float32]) -> Non
         (b"", "too short"),
         (b"XXXX" + bytes(16), "not a reader model"),
         (ReaderModel.neutral(4).to_bytes()[:-1], "truncated"),
-        (b"NLRM\x02\x00" + bytes(14), "format 2"),
+        (b"NLRM\x03\x00" + bytes(14), "format 3"),
     ],
 )
 def test_unreadable_bytes_are_refused_with_a_reason(blob: bytes, message: str) -> None:
