@@ -1,8 +1,8 @@
 """Matching with per-reader models at scale: N synthetic readers x 1,000 papers, against today.
 
 The setting of benchmarks/matching_scale.py (same papers, same lazily generated profiles,
-`limit=10`, chunks of 2,000, the hashing stand-in embedder, each run in a fresh process),
-through the public API only:
+`limit=10`, chunks of 2,000, the hashing stand-in embedder, each run in a fresh process;
+`--explain` explains every match, as the digest stage does), through the public API only:
 
 - hybrid: `Ranker.rank_many(profiles, ...)` as the digest stage calls it today;
 - hybrid + models: the same call with `models=` giving every reader a model as the stored
@@ -67,7 +67,9 @@ def reader_models(
     return blobs
 
 
-def run_configuration(mode: str, count: int, *, chunk_size: int, seed: int) -> dict[str, Any]:
+def run_configuration(
+    mode: str, count: int, *, chunk_size: int, seed: int, explain: bool = False
+) -> dict[str, Any]:
     started = time.perf_counter()
     papers = bench_papers(seed=seed)
     embedder, cache = HashingEmbedder(), MemoryEmbeddingCache()
@@ -79,7 +81,7 @@ def run_configuration(mode: str, count: int, *, chunk_size: int, seed: int) -> d
     matches = 0
     started, cpu = time.perf_counter(), time.process_time()
     for _, found in ranker.rank_many(
-        generator.profiles(count), limit=LIMIT, chunk_size=chunk_size, explain_matches=False,
+        generator.profiles(count), limit=LIMIT, chunk_size=chunk_size, explain_matches=explain,
         models=models,
     ):  # fmt: skip
         matches += len(found)
@@ -98,21 +100,29 @@ def main() -> None:
     parser.add_argument("--chunk-size", type=int, default=2_000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--rounds", type=int, default=1, help="alternate the two modes N times")
+    parser.add_argument("--explain", action="store_true", help="explain every match too")
     parser.add_argument("--worker", nargs=2, metavar=("MODE", "N"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         result = run_configuration(
-            args.worker[0], int(args.worker[1]), chunk_size=args.chunk_size, seed=args.seed
+            args.worker[0],
+            int(args.worker[1]),
+            chunk_size=args.chunk_size,
+            seed=args.seed,
+            explain=args.explain,
         )
         print(RESULT_MARK + json.dumps(result), flush=True)
         return
     results: list[dict[str, Any]] = []
     common = ["--chunk-size", str(args.chunk_size), "--seed", str(args.seed)]
+    common += ["--explain"] if args.explain else []
     for _ in range(args.rounds):  # alternated, so a busy moment hits both modes alike
         for mode in ("hybrid", "hybrid+models"):
             print(f"{mode} x {args.profiles:,} ...", file=sys.stderr, flush=True)
             results.append(run_worker(["--worker", mode, str(args.profiles), *common]))
-    print(f"\n{args.profiles:,} readers x 1,000 papers, limit {LIMIT}, chunk {args.chunk_size}\n")
+    explained = ", every match explained" if args.explain else ""
+    print(f"\n{args.profiles:,} readers x 1,000 papers, limit {LIMIT}, chunk {args.chunk_size}"
+          f"{explained}\n")  # fmt: skip
     print("| mode | seconds | ranking s | CPU s | matches/reader | peak RSS MB | model bytes |")
     print("|---|--:|--:|--:|--:|--:|--:|")
     for r in results:

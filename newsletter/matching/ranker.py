@@ -513,7 +513,7 @@ class Ranker:
         assert self.embedder is not None
         assert self._vectors is not None
         paper, vector = self.papers[index], self._vectors[index]
-        return pushed_up_titles(learned.item, self.cache, self.embedder.name, paper, vector)
+        return pushed_up_titles(learned, self.cache, self.embedder.name, paper, vector)
 
     def _reasons(self, profile: InterestProfile, context: _Context, index: int) -> Reasons:
         paper = self.papers[index]

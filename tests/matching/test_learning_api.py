@@ -194,6 +194,12 @@ def test_bad_examples_are_refused_with_a_reason(
         )  # fmt: skip
     with pytest.raises(ValueError, match="recent papers"):
         fit_for_profile(PROFILE, listing[:2], embedder=embedder, cache=cache, background=[])
+    kept = Ranker(listing[10:], embedder=embedder, cache=cache)
+    with pytest.raises(ValueError, match=r"the ranker lacks papers to score: 2508\.13167"):
+        fit_for_profile(
+            PROFILE, listing[:1], embedder=embedder, cache=cache, background=listing[10:],
+            ranker=kept,
+        )  # fmt: skip
 
 
 def test_version_1_models_still_score_and_damaged_notes_are_refused(model: ReaderModel) -> None:
@@ -207,3 +213,20 @@ def test_version_1_models_still_score_and_damaged_notes_are_refused(model: Reade
     with pytest.raises(ModelFormatError, match="notes"):
         ReaderModel.from_bytes(blob[:-3])
     assert ReaderModel.from_bytes(blob[:-3], notes=False).examples == ()
+
+
+def test_a_reader_with_only_a_library_gets_a_digest_from_it(
+    listing: list[Paper], embedder: Embedder, cache: MemoryEmbeddingCache
+) -> None:
+    """No words, no categories: the ranker alone includes nothing; with the library's model
+    the prior is the base rate and papers like the library come first."""
+    nothing = InterestProfile()
+    liked = by_id(listing, CIRCUITS)
+    pool = [p for p in listing if p.id not in CIRCUITS]
+    model = fit_for_profile(nothing, liked, embedder=embedder, cache=cache, background=pool)
+    ranker = Ranker(pool, embedder=embedder, cache=cache)
+    assert ranker.rank(nothing, limit=10) == []
+    ranker.weights = replace(ranker.weights, min_score=0.0)
+    ranked = ranker.rank(nothing, limit=5, model=model)
+    assert HELD_OUT in [m.paper.id for m in ranked]
+    assert all(m.why[0].startswith("like ") for m in ranked)

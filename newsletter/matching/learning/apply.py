@@ -16,7 +16,7 @@ each reader's own, and the examples named when a model moved a paper up.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
@@ -33,13 +33,33 @@ ModelInput = ReaderModel | bytes | None
 NAMED_EXAMPLES = 2  # titles in one "why" line
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(eq=False)
 class Learned:
-    """A reader's model as given (its notes are decoded only to explain) and the global
-    probabilities it replaced."""
+    """A reader's model as given (its notes are decoded only to explain, once per reader)
+    and the global probabilities it replaced."""
 
     item: ReaderModel | bytes
     global_scores: NDArray[np.float32]
+    _explaining: tuple[ReaderModel, Vectors] | None = field(default=None, init=False)
+
+    def explaining(self, cache: EmbeddingCache, embedder: str) -> tuple[ReaderModel, Vectors]:
+        """The model with its notes, and its examples' vectors in fitted order (an example
+        whose vector the cache no longer has stands at the centre: no share)."""
+        if self._explaining is None:
+            if isinstance(self.item, ReaderModel):
+                model = self.item
+            else:
+                try:
+                    model = ReaderModel.from_bytes(self.item)
+                except ModelFormatError as error:  # notes damaged, numbers fine: not explained
+                    log.warning("a reader's model cannot explain itself: %s", error)
+                    model = ReaderModel.from_bytes(self.item, notes=False)
+            keys = [note.key for note in model.examples]
+            found = cache.get_many(embedder, keys) if keys else {}
+            rows = [found.get(key, model.centre) for key in keys]
+            vectors = np.vstack(rows).astype(np.float32) if rows else model.centre[:0]
+            self._explaining = (model, vectors)
+        return self._explaining
 
 
 def readable(item: ModelInput, dimensions: int) -> ReaderModel | None:
@@ -76,20 +96,13 @@ def apply_models(
 
 
 def pushed_up_titles(
-    item: ReaderModel | bytes, cache: EmbeddingCache, embedder: str, paper: Paper, vector: Vectors
+    learned: Learned, cache: EmbeddingCache, embedder: str, paper: Paper, vector: Vectors
 ) -> tuple[str, ...]:
     """Titles of the liked examples whose share raised `paper` (with its vector) most; the
     paper itself, when it is one of the examples, is not named as its own reason."""
-    try:
-        model = ReaderModel.from_bytes(item) if isinstance(item, bytes) else item
-    except ModelFormatError as error:  # notes damaged, numbers fine: scored, not explained
-        log.warning("a reader's model cannot explain itself: %s", error)
-        return ()
+    model, vectors = learned.explaining(cache, embedder)
     if not model.examples:
         return ()
-    keys = [note.key for note in model.examples]
-    found = cache.get_many(embedder, keys)
-    vectors = np.vstack([found.get(key, model.centre) for key in keys]).astype(np.float32)
     shares = pushed_up_by(model, vectors, vector, limit=NAMED_EXAMPLES + 1)
     own = cache_key(paper)
     named = [model.examples[i] for i, _ in shares if model.examples[i].key != own]
