@@ -37,10 +37,10 @@ from newsletter.matching.learning.apply import (
 from newsletter.matching.learning.prior import with_no_evidence
 from newsletter.matching.lexical import (
     LexicalIndex,
-    document_terms,
     keyword_features,
     profile_features,
 )
+from newsletter.matching.liked import LikedRows
 from newsletter.matching.model import LIKED, TEXT, THRESHOLD, features, sigmoid, zscore
 from newsletter.matching.semantic import (
     Embedder,
@@ -58,7 +58,6 @@ from newsletter.matching.text import content_stems
 log = logging.getLogger(__name__)
 Key = TypeVar("Key")
 MAX_CACHED_MASKS = 20_000  # category/author/excluded-term masks kept (least recently used go)
-MAX_CACHED_LIKED = 1_000  # liked papers' similarity rows kept (least recently used go)
 Mask = NDArray[np.bool_]
 
 
@@ -141,9 +140,6 @@ class Ranker:
     _tie_rank: NDArray[np.int64] = field(init=False)
     _lowered: list[str] = field(init=False)
     _masks: OrderedDict[tuple[str, str], Mask] = field(default_factory=OrderedDict, init=False)
-    _liked_rows: OrderedDict[str, tuple[NDArray[np.float32], NDArray[np.float32] | None]] = field(
-        default_factory=OrderedDict, init=False
-    )
 
     def __post_init__(self) -> None:
         self.papers = list(self.papers)
@@ -157,7 +153,7 @@ class Ranker:
         self._by_id = {p.id: p for p in [*self.known_papers, *self.papers]}
         self._row = {p.id: index for index, p in enumerate(self.papers)}
         self._examples: dict[str, Vectors] = {}
-        self._sentences: tuple[Vectors, NDArray[np.intp]] | None = None
+        self._liked = LikedRows(self.papers, self._lexical, self.embedder, self.cache)
         self._holders: dict[str, dict[str, list[int]]] = {"category": {}, "author": {}}
         for index, paper in enumerate(self.papers):
             for category in dict.fromkeys(paper.categories):
@@ -313,51 +309,9 @@ class Ranker:
         return signals, contexts
 
     def _liked_row(self, liked: Paper) -> tuple[NDArray[np.float32], NDArray[np.float32] | None]:
-        """One liked paper's evidence for every paper: TF-IDF cosine and (with vectors) the
-        mean of cosine and sentence alignment. Kept per paper id (bounded), since a reader's
-        examples are scored again for every refit and popular papers are liked by many."""
-        if liked.id in self._liked_rows:
-            self._liked_rows.move_to_end(liked.id)
-            return self._liked_rows[liked.id]
-        lex = self._lexical.cosine([document_terms(liked)])[0]
-        sem = None
-        if self._semantic_on():
-            vector = self._example_vectors((liked.id,))
-            assert vector is not None
-            assert self._vectors is not None
-            sem = ((vector[0] @ self._vectors.T + self._alignment(liked)) / 2).astype(np.float32)
-        if len(self._liked_rows) >= MAX_CACHED_LIKED:
-            self._liked_rows.popitem(last=False)
-        self._liked_rows[liked.id] = (lex, sem)
-        return lex, sem
-
-    def _alignment(self, liked: Paper) -> NDArray[np.float32]:
-        """`semantic.alignment` of the liked paper with every paper, in two matrix products
-        over all the papers' sentences at once (segment maxima and means by `reduceat`)."""
-        assert self._vectors is not None
-        assert self.embedder is not None
-        rows, starts = self._paper_sentences()
-        (theirs,) = sentence_vectors(
-            [liked], embedder=self.embedder, cache=self.cache, dimensions=self._vectors.shape[1]
-        )
-        sims = theirs @ rows.T  # liked paper's sentences x all papers' sentences
-        forward = np.maximum.reduceat(sims, starts, axis=1).mean(axis=0)
-        counts = np.diff(np.append(starts, sims.shape[1]))
-        backward = np.add.reduceat(sims.max(axis=0), starts) / counts
-        return np.asarray((forward + backward) / 2, np.float32)
-
-    def _paper_sentences(self) -> tuple[Vectors, NDArray[np.intp]]:
-        """All the papers' sentence vectors stacked, and where each paper's rows start."""
-        if self._sentences is None:
-            assert self._vectors is not None
-            assert self.embedder is not None
-            per_paper = sentence_vectors(
-                self.papers, embedder=self.embedder, cache=self.cache,
-                dimensions=self._vectors.shape[1],
-            )  # fmt: skip
-            starts = np.cumsum([0] + [len(rows) for rows in per_paper[:-1]])
-            self._sentences = (np.vstack(per_paper), starts.astype(np.intp))
-        return self._sentences
+        """One liked paper's evidence for every paper (`matching.liked`)."""
+        vector = self._example_vectors((liked.id,)) if self._semantic_on() else None
+        return self._liked.row(liked, None if vector is None else vector[0], self._vectors)
 
     # -- the model ------------------------------------------------------------------------
 
