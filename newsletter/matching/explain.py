@@ -1,5 +1,6 @@
 """Why a paper matched, in words: the part of the profile it answers (a keyword, the
-interest's description, a liked paper, an author, a category) and the abstract sentence that
+interest's description, a liked paper, an author, a category, or the reader's own examples
+when their model moved the paper up) and the abstract sentence that
 matches best; highlights only for distinctive words and phrases the profile names. Only
 computed for papers that make a digest. Pure."""
 
@@ -14,6 +15,7 @@ from newsletter.matching.text import Token, tokens
 
 MAX_QUOTE = 160  # characters of the quoted sentence
 MAX_NAMED = 2  # keywords named in one reason
+MAX_EXAMPLE_TITLE = 70  # characters of each example paper named in one reason
 # A word the day's papers share this widely cannot show why *this* paper matched.
 DISTINCTIVE_SHARE = 0.10
 MIN_PAPERS_FOR_SHARE = 20  # below this, a share says little: use GENERIC_WORDS alone
@@ -110,6 +112,7 @@ class Reasons:
     authors: tuple[str, ...] = ()
     categories: tuple[str, ...] = ()
     sentence: str | None = None  # the best-matching sentence of the abstract
+    pushed_by: tuple[str, ...] = ()  # titles of the reader's examples their model followed
 
 
 def explain(
@@ -130,6 +133,10 @@ def explain(
     why: list[str] = []
     if reasons.authors:
         why.append("by " + ", ".join(reasons.authors) + " (an author you follow)")
+    if reasons.pushed_by:
+        titles = ", ".join(f'"{shorten(t, MAX_EXAMPLE_TITLE)}"' for t in reasons.pushed_by)
+        what = "papers" if len(reasons.pushed_by) > 1 else "a paper"
+        why.append(f"like {what} you marked as relevant: {titles}")
     if reasons.liked is not None:
         why.append(f'like a paper you liked: "{shorten(reasons.liked.title, 90)}"')
     else:

@@ -1,13 +1,17 @@
 """The ranker: lexical and semantic relevance fused with category, author and example-paper
-signals into one score per (profile, paper); all profiles scored in bounded chunks. Pure."""
+signals into one score per (profile, paper); all profiles scored in bounded chunks. Pure.
+
+A profile may carry its reader's own model (`matching.learning`): the model's logit replaces
+the global one before the threshold and the limit (`learning.apply`), and a paper the model
+moved up is explained by the reader's examples that pushed it up most."""
 
 from __future__ import annotations
 
 import logging
 import unicodedata
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
 from itertools import islice
 from typing import TypeVar
 
@@ -23,19 +27,26 @@ from newsletter.matching.explain import (
     explain,
     term_matches,
 )
+from newsletter.matching.learning.apply import (
+    Learned,
+    ModelInput,
+    apply_models,
+    pushed_up_titles,
+    readable,
+)
+from newsletter.matching.learning.prior import with_no_evidence
 from newsletter.matching.lexical import (
     LexicalIndex,
-    document_terms,
     keyword_features,
     profile_features,
 )
+from newsletter.matching.liked import LikedRows
 from newsletter.matching.model import LIKED, TEXT, THRESHOLD, features, sigmoid, zscore
 from newsletter.matching.semantic import (
     Embedder,
     EmbeddingCache,
     MemoryEmbeddingCache,
     Vectors,
-    alignment,
     facet_vectors,
     paper_sentences,
     paper_vectors,
@@ -101,6 +112,7 @@ class _Context:
     liked_vectors: Vectors | None
     p_text: NDArray[np.float64]
     p_liked: NDArray[np.float64]
+    learned: Learned | None = None  # the reader's model, when it changed this profile's scores
 
 
 @dataclass
@@ -141,7 +153,7 @@ class Ranker:
         self._by_id = {p.id: p for p in [*self.known_papers, *self.papers]}
         self._row = {p.id: index for index, p in enumerate(self.papers)}
         self._examples: dict[str, Vectors] = {}
-        self._sentences: list[Vectors] | None = None
+        self._liked = LikedRows(self.papers, self._lexical, self.embedder, self.cache)
         self._holders: dict[str, dict[str, list[int]]] = {"category": {}, "author": {}}
         for index, paper in enumerate(self.papers):
             for category in dict.fromkeys(paper.categories):
@@ -152,8 +164,12 @@ class Ranker:
         if self.embedder is not None and self.papers and self.weights.signals != "lexical":
             self._vectors = paper_vectors(self.papers, embedder=self.embedder, cache=self.cache)
 
-    def rank(self, profile: InterestProfile, *, limit: int = 10) -> list[Match]:
-        ((_, matches),) = self.rank_many([(None, profile)], limit=limit)
+    def rank(
+        self, profile: InterestProfile, *, limit: int = 10, model: ModelInput = None
+    ) -> list[Match]:
+        """The profile's best matches; `model`: its reader's model (object or stored bytes)."""
+        models = None if model is None else (lambda _: model)
+        ((_, matches),) = self.rank_many([(None, profile)], limit=limit, models=models)
         return matches
 
     def rank_many(
@@ -163,13 +179,26 @@ class Ranker:
         limit: int = 10,
         chunk_size: int = 2_000,
         explain_matches: bool = True,
+        models: Callable[[Key], ModelInput] | None = None,
     ) -> Iterator[tuple[Key, list[Match]]]:
-        """(key, best matches) per profile; memory grows with `chunk_size`, not the count."""
+        """(key, best matches) per profile; memory grows with `chunk_size`, not the count.
+
+        `models(key)` gives a profile's reader model (a `ReaderModel`, its stored bytes, or
+        None for the global ranking alone); it is asked once per profile, as its chunk is
+        scored. Unreadable bytes or a model of another embedding are logged and ignored (that
+        reader gets the global ranking). Models need paper vectors: without an embedder (or
+        with `signals="lexical"`) they are ignored."""
         iterator = iter(profiles)
         while chunk := list(islice(iterator, chunk_size)):
             batch = [profile for _, profile in chunk]
             signals, contexts = self._signals(batch)
-            scores, allowed = self._score(batch, signals, contexts)
+            if models is None:
+                scores, allowed = self._score(batch, signals, contexts)
+            else:
+                scores, allowed = self._score(batch, signals, contexts, threshold=False)
+                items = [models(key) for key, _ in chunk]
+                self._personalise(batch, signals, scores, items, contexts)
+                allowed &= scores >= np.float32(self.weights.min_score)
             for row, (key, profile) in enumerate(chunk):
                 picks = self._select(scores[row], allowed[row], limit)
                 yield (
@@ -181,6 +210,29 @@ class Ranker:
                         for i in picks
                     ],
                 )
+
+    def _personalise(
+        self,
+        profiles: list[InterestProfile],
+        signals: Signals,
+        scores: NDArray[np.float32],
+        items: list[ModelInput],
+        contexts: list[_Context],
+    ) -> None:
+        """Each row with a readable model gets the model's probabilities (in place); the
+        global ones are kept in its context, to tell which papers the model moved up. An
+        uninformed profile's prior is the base rate (`learning.prior`), not its zeros."""
+        if self._vectors is None or not self._semantic_on():
+            return
+        models = [readable(item, self._vectors.shape[1]) for item in items]
+        for row, (item, model) in enumerate(zip(items, models, strict=True)):
+            if model is None or item is None:
+                continue
+            contexts[row].learned = Learned(item, scores[row].copy())
+            informed = signals.has_text[row] or signals.has_liked[row]
+            if not informed and not profiles[row].categories:
+                scores[row] = with_no_evidence(scores[row])
+        apply_models(scores, models, self._vectors)
 
     def signals(self, profiles: Sequence[InterestProfile]) -> Signals:
         """The raw evidence for `profiles` (for fitting and inspecting the model)."""
@@ -238,12 +290,11 @@ class Ranker:
             liked_vectors = None
             if liked:
                 assert liked_lex is not None
-                lex = self._lexical.cosine([document_terms(p) for p in liked])
-                liked_lex[row] = lex.max(axis=0)
+                rows = [self._liked_row(p) for p in liked]
+                liked_lex[row] = np.max([lex for lex, _ in rows], axis=0)
                 if liked_sem is not None:
                     liked_vectors = self._example_vectors(tuple(p.id for p in liked))
-                    assert liked_vectors is not None
-                    liked_sem[row] = self._liked_similarity(liked, liked_vectors)
+                    liked_sem[row] = np.max([sem for _, sem in rows if sem is not None], axis=0)
             if disliked is not None:
                 vectors = self._example_vectors(profile.disliked_papers)
                 if vectors is not None:
@@ -257,27 +308,10 @@ class Ranker:
         )
         return signals, contexts
 
-    def _liked_similarity(self, liked: list[Paper], liked_vectors: Vectors) -> NDArray[np.float64]:
-        """Per paper, the best liked paper's mean of cosine and sentence alignment."""
-        assert self._vectors is not None
-        assert self.embedder is not None
-        cosine = liked_vectors @ self._vectors.T
-        mine = self._paper_sentences()
-        theirs = sentence_vectors(
-            liked, embedder=self.embedder, cache=self.cache, dimensions=self._vectors.shape[1]
-        )
-        aligned = np.array([[alignment(t, m) for m in mine] for t in theirs])
-        return np.asarray(((cosine + aligned) / 2).max(axis=0), np.float64)
-
-    def _paper_sentences(self) -> list[Vectors]:
-        if self._sentences is None:
-            assert self._vectors is not None
-            assert self.embedder is not None
-            self._sentences = sentence_vectors(
-                self.papers, embedder=self.embedder, cache=self.cache,
-                dimensions=self._vectors.shape[1],
-            )  # fmt: skip
-        return self._sentences
+    def _liked_row(self, liked: Paper) -> tuple[NDArray[np.float32], NDArray[np.float32] | None]:
+        """One liked paper's evidence for every paper (`matching.liked`)."""
+        vector = self._example_vectors((liked.id,)) if self._semantic_on() else None
+        return self._liked.row(liked, None if vector is None else vector[0], self._vectors)
 
     # -- the model ------------------------------------------------------------------------
 
@@ -415,11 +449,25 @@ class Ranker:
         if explain_it:
             explanation = explain(
                 paper,
-                self._reasons(profile, context, index),
+                replace(
+                    self._reasons(profile, context, index),
+                    pushed_by=self._pushed_by(context, index, score),
+                ),
                 features=_shown_features(profile),
                 share=self._share,
             )
         return Match(paper, round(score, 4), explanation.why, explanation.highlights)
+
+    def _pushed_by(self, context: _Context, index: int, score: float) -> tuple[str, ...]:
+        """Titles of the reader's liked examples that pushed the paper up most, when their
+        model raised it above the global ranking."""
+        learned = context.learned
+        if learned is None or score <= learned.global_scores[index]:
+            return ()
+        assert self.embedder is not None
+        assert self._vectors is not None
+        paper, vector = self.papers[index], self._vectors[index]
+        return pushed_up_titles(learned, self.cache, self.embedder.name, paper, vector)
 
     def _reasons(self, profile: InterestProfile, context: _Context, index: int) -> Reasons:
         paper = self.papers[index]

@@ -25,7 +25,8 @@ The rules, and why:
   with the cube of the rows (benchmarks/learning.py times it).
 - **Small and exact.** The fitted model is a few hundred float32 numbers (see `to_bytes`);
   each example's share of `w` (its `pull`) is kept, so "why am I getting this?" can name the
-  examples that pushed a paper up (`explain.pushed_up_by`) exactly, not by a guess.
+  examples that pushed a paper up (`explain.pushed_up_by`) exactly, not by a guess; with the
+  examples' notes (`notes`: cache keys and liked titles) the model explains itself.
 """
 
 from __future__ import annotations
@@ -37,10 +38,16 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from newsletter.matching.learning.notes import (
+    ExampleNote,
+    NotesFormatError,
+    decode_notes,
+    encode_notes,
+)
 from newsletter.matching.learning.solver import solve
 
 Vectors = NDArray[np.float32]
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: example notes after the numbers; 1 (none) is still read
 _MAGIC = b"NLRM"
 _HEADER = struct.Struct("<4sHHIff")  # magic, version, dimensions, examples, bias, prior scale
 
@@ -52,12 +59,14 @@ class ModelFormatError(ValueError):
 @dataclass(frozen=True)
 class LearningSettings:
     """Global constants of every reader's model, chosen by benchmarks/learning.py's sweep
-    (leave-one-interest-out over simulated readers on two labelled sets; README)."""
+    (leave-one-interest-out over simulated readers on two labelled sets; benchmarks/LEARNING.md):
+    with the calibrated global ranker as the prior, keeping its scale and the bias fixed
+    (a = 1, c = 0) and learning from the labelled examples alone measured best."""
 
     weight_penalty: float = 0.03  # on |w|^2; larger: examples move the ranking less
-    bias_penalty: float = 1.0  # on c^2; inf keeps c at 0
-    prior_scale_penalty: float = 1.0  # on (a - 1)^2; inf keeps a at 1
-    unlabelled_weight: float = 0.1  # of each unlabelled paper as a negative; 0: not used
+    bias_penalty: float = math.inf  # on c^2; inf keeps c at 0
+    prior_scale_penalty: float = math.inf  # on (a - 1)^2; inf keeps a at 1
+    unlabelled_weight: float = 0.0  # of each unlabelled paper as a negative; 0: not used
     max_iterations: int = 50
 
     def __post_init__(self) -> None:
@@ -104,6 +113,11 @@ class ReaderModel:
     bias: float  # c
     prior_scale: float  # a
     pulls: Vectors  # per labelled example (in the order fitted): its coefficient in w
+    examples: tuple[ExampleNote, ...] = ()  # none, or one per pull: what explaining needs
+
+    def __post_init__(self) -> None:
+        if self.examples and len(self.examples) != len(self.pulls):
+            raise ValueError("one example note per labelled example, or none")
 
     @classmethod
     def neutral(cls, dimensions: int) -> ReaderModel:
@@ -125,26 +139,37 @@ class ReaderModel:
         return np.asarray(self.prior_scale * prior_logits + learned, np.float32)
 
     def to_bytes(self) -> bytes:
-        """Little-endian: header, then float32 weights, centre and pulls (~3 KB at 384-d)."""
+        """Little-endian: header, float32 weights, centre and pulls (~3 KB at 384-d), then
+        the example notes (`notes.encode_notes`, some 100 bytes per liked example)."""
         header = _HEADER.pack(
             _MAGIC, FORMAT_VERSION, self.dimensions, len(self.pulls), self.bias, self.prior_scale
         )
         body = [np.asarray(a, "<f4").tobytes() for a in (self.weights, self.centre, self.pulls)]
-        return header + b"".join(body)
+        return header + b"".join(body) + encode_notes(self.examples)
 
     @classmethod
-    def from_bytes(cls, blob: bytes) -> ReaderModel:
+    def from_bytes(cls, blob: bytes, *, notes: bool = True) -> ReaderModel:
+        """The model written by `to_bytes` (format 1 or 2); `notes=False` skips decoding the
+        example notes (scoring needs none of them)."""
         if len(blob) < _HEADER.size:
             raise ModelFormatError("too short to be a reader model")
         magic, version, dims, count, bias, scale = _HEADER.unpack_from(blob)
         if magic != _MAGIC:
             raise ModelFormatError("not a reader model")
-        if version != FORMAT_VERSION:
-            raise ModelFormatError(f"reader model format {version}; this code reads 1")
-        if len(blob) != _HEADER.size + 4 * (2 * dims + count):
+        if version not in (1, FORMAT_VERSION):
+            raise ModelFormatError(f"reader model format {version}; this code reads 1 and 2")
+        end = _HEADER.size + 4 * (2 * dims + count)
+        if len(blob) < end or (version == 1 and len(blob) != end):
             raise ModelFormatError("reader model truncated or padded")
-        values = np.frombuffer(blob, "<f4", offset=_HEADER.size).astype(np.float32)
-        return cls(values[:dims], values[dims : 2 * dims], bias, scale, values[2 * dims :])
+        values = np.frombuffer(blob, "<f4", count=2 * dims + count, offset=_HEADER.size)
+        values = values.astype(np.float32)
+        weights, centre, pulls = values[:dims], values[dims : 2 * dims], values[2 * dims :]
+        if not notes or version == 1:
+            return cls(weights, centre, bias, scale, pulls)
+        try:
+            return cls(weights, centre, bias, scale, pulls, decode_notes(blob, end))
+        except (NotesFormatError, ValueError) as error:
+            raise ModelFormatError(str(error)) from error
 
 
 def fit_reader(
