@@ -1,18 +1,18 @@
 """Matching with per-reader models at scale: N synthetic readers x 1,000 papers, against today.
 
 The setting of benchmarks/matching_scale.py (same papers, same lazily generated profiles,
-`limit=10`, chunks of 2,000, the hashing stand-in embedder, each run in a fresh process):
+`limit=10`, chunks of 2,000, the hashing stand-in embedder, each run in a fresh process),
+through the public API only:
 
-- hybrid: today's `Ranker.rank_many` (BM25F fused with embedding similarity, threshold 0.4);
-- hybrid + models: the same ranker, and in each chunk every reader's model applied on top:
-  the chunk's models decoded from their stored bytes (`ReaderBatch.stack`, as they would
-  come from a database column), the ranker's scores mapped to prior logits (a fixed
-  calibration), one (readers x 384) @ (384 x papers) product, and the threshold applied to
-  the result (`P >= P(score 0.4)`), in place of today's threshold on the score.
+- hybrid: `Ranker.rank_many(profiles, ...)` as the digest stage calls it today;
+- hybrid + models: the same call with `models=` giving every reader a model as the stored
+  bytes a database column would hold (`ReaderModel.to_bytes`, format 2 with its example
+  notes); inside, each chunk decodes its models and applies them in one (readers x 384) @
+  (384 x papers) product before the threshold and the limit.
 
-Every reader has a model (the worst case): 64 distinct models, each fitted on 30 examples
-drawn from the papers, cycled over the readers. The per-chunk step is hooked into the
-ranker's private `_score` here only to time it where the new ranker will run it.
+Every reader has a model (the worst case): 64 distinct models, each fitted by
+`fit_for_profile` from one generated profile, 10 liked and 20 disliked papers and 100 recent
+ones drawn from the papers, cycled over the readers.
 
 "ranking s" leaves out generating the synthetic profiles; "CPU s" is the process's CPU time for
 the whole `rank_many` (all threads), which a machine shared with other work inflates far less
@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import random
 import subprocess
 import sys
 import time
@@ -41,74 +42,52 @@ from matching_scale import (
     peak_rss_mb,
 )
 
-from newsletter.domain import InterestProfile
-from newsletter.matching.learning.batch import ReaderBatch
-from newsletter.matching.learning.model import Examples, fit_reader
-from newsletter.matching.learning.prior import Calibration
-from newsletter.matching.ranker import Ranker, Weights
+from newsletter.domain import Paper
+from newsletter.matching.learning.examples import fit_for_profile
+from newsletter.matching.ranker import Ranker
+from newsletter.matching.semantic import Embedder, MemoryEmbeddingCache
 
-CALIBRATION = Calibration(slope=15.5, intercept=-7.4)  # about the development set's fit
 MODELS = 64
-EXAMPLES = 30
+LIKED, DISLIKED, RECENT = 10, 20, 100
 
 
-class LearnedRanker(Ranker):
-    """Today's ranker with each chunk's reader models applied to its scores (timing only)."""
-
-    blobs: list[bytes]
-    scored: int = 0
-
-    def _score(self, profiles: list[InterestProfile], queries: list[dict[str, float]]) -> Any:
-        scores, allowed, similarity = super()._score(profiles, queries)
-        assert self._vectors is not None
-        first = self.scored
-        self.scored += len(profiles)
-        batch = ReaderBatch.stack(
-            [self.blobs[(first + row) % len(self.blobs)] for row in range(len(profiles))],
-            self._vectors.shape[1],
-        )
-        prior = scores * np.float32(CALIBRATION.slope) + np.float32(CALIBRATION.intercept)
-        logits = batch.logits(self._vectors, prior)
-        allowed &= logits >= np.float32(CALIBRATION.threshold_logit(Weights().min_score))
-        return logits, allowed, similarity
-
-
-def reader_models(vectors: np.ndarray, *, seed: int) -> list[bytes]:
-    rng = np.random.default_rng(seed)
-    centre = vectors.mean(axis=0)
+def reader_models(
+    papers: list[Paper], embedder: Embedder, cache: MemoryEmbeddingCache, *, seed: int
+) -> list[bytes]:
+    rng = random.Random(seed)
+    generator = ProfileGenerator(papers, seed=seed + 2)
     blobs = []
-    for _ in range(MODELS):
-        rows = rng.choice(len(vectors), size=EXAMPLES, replace=False)
-        examples = Examples(
-            vectors[rows], rng.uniform(size=EXAMPLES) < 0.4, rng.normal(-2, 2, size=EXAMPLES)
-        )
-        blobs.append(fit_reader(examples, centre=centre).to_bytes())
+    for _, profile in generator.profiles(MODELS):
+        chosen = rng.sample(papers, LIKED + DISLIKED + RECENT)
+        model = fit_for_profile(
+            profile, chosen[:LIKED], chosen[LIKED : LIKED + DISLIKED],
+            embedder=embedder, cache=cache, background=chosen[LIKED + DISLIKED :],
+        )  # fmt: skip
+        blobs.append(model.to_bytes())
     return blobs
 
 
 def run_configuration(mode: str, count: int, *, chunk_size: int, seed: int) -> dict[str, Any]:
     started = time.perf_counter()
     papers = bench_papers(seed=seed)
-    embedder = HashingEmbedder()
-    if mode == "hybrid":
-        ranker: Ranker = Ranker(papers, embedder=embedder)
-    else:
-        learned = LearnedRanker(papers, embedder=embedder, weights=Weights(min_score=-1e9))
-        assert learned._vectors is not None
-        learned.blobs = reader_models(learned._vectors, seed=seed)
-        ranker = learned
+    embedder, cache = HashingEmbedder(), MemoryEmbeddingCache()
+    ranker = Ranker(papers, embedder=embedder, cache=cache)
+    blobs = reader_models(papers, embedder, cache, seed=seed) if mode != "hybrid" else []
+    models = (lambda key: blobs[key % len(blobs)]) if blobs else None
     generator = ProfileGenerator(papers, seed=seed + 1)
     build_seconds = time.perf_counter() - started
     matches = 0
     started, cpu = time.perf_counter(), time.process_time()
     for _, found in ranker.rank_many(
-        generator.profiles(count), limit=LIMIT, chunk_size=chunk_size, explain_matches=False
-    ):
+        generator.profiles(count), limit=LIMIT, chunk_size=chunk_size, explain_matches=False,
+        models=models,
+    ):  # fmt: skip
         matches += len(found)
     seconds = time.perf_counter() - started
+    size = float(np.mean([len(b) for b in blobs])) if blobs else 0.0
     return {
         "mode": mode, "profiles": count, "seconds": seconds, "build_seconds": build_seconds,
-        "cpu_seconds": time.process_time() - cpu,
+        "cpu_seconds": time.process_time() - cpu, "model_bytes": size,
         "generation_seconds": generator.seconds, "matches": matches, "peak_rss_mb": peak_rss_mb(),
     }  # fmt: skip
 
@@ -134,13 +113,14 @@ def main() -> None:
             print(f"{mode} x {args.profiles:,} ...", file=sys.stderr, flush=True)
             results.append(run_worker(["--worker", mode, str(args.profiles), *common]))
     print(f"\n{args.profiles:,} readers x 1,000 papers, limit {LIMIT}, chunk {args.chunk_size}\n")
-    print("| mode | seconds | ranking s | CPU s | matches/reader | peak RSS MB |")
-    print("|---|--:|--:|--:|--:|--:|")
+    print("| mode | seconds | ranking s | CPU s | matches/reader | peak RSS MB | model bytes |")
+    print("|---|--:|--:|--:|--:|--:|--:|")
     for r in results:
         ranking = r["seconds"] - r["generation_seconds"]
         print(
             f"| {r['mode']} | {r['seconds']:.1f} | {ranking:.1f} | {r['cpu_seconds']:.1f} "
-            f"| {r['matches'] / r['profiles']:.2f} | {r['peak_rss_mb']:.0f} |"
+            f"| {r['matches'] / r['profiles']:.2f} | {r['peak_rss_mb']:.0f} "
+            f"| {r['model_bytes']:,.0f} |"
         )
     for what, key in (("wall seconds", "seconds"), ("CPU seconds", "cpu_seconds")):
         base = np.median([r[key] for r in results if r["mode"] == "hybrid"])

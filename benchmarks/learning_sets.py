@@ -113,7 +113,11 @@ def csfcube_readers(folder: Path | None, *, relevant_from: int = 1) -> list[Read
 
 
 class FileEmbeddingCache:
-    """An `EmbeddingCache` kept in memory and saved to one .npz file per model on `save()`."""
+    """An `EmbeddingCache` kept in memory and saved to one .npz file per model on `save()`.
+
+    Entries differ in length (a paper's vector; its sentence vectors flattened into one), so
+    the file holds them end to end with each one's length. Files of the older layout (one
+    row per key, all the same length) are still read."""
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
@@ -129,8 +133,13 @@ class FileEmbeddingCache:
             path = self._path(model)
             if path.exists():
                 with np.load(path) as data:
-                    keys, vectors = data["keys"], data["vectors"]
-                self._store[model] = {str(k): vectors[i] for i, k in enumerate(keys)}
+                    keys = [str(k) for k in data["keys"]]
+                    if "flat" in data:
+                        ends = np.cumsum(data["sizes"])
+                        rows = np.split(data["flat"], ends[:-1]) if len(keys) else []
+                    else:
+                        rows = list(data["vectors"])
+                self._store[model] = dict(zip(keys, rows, strict=True))
         return self._store[model]
 
     def get_many(self, model: str, keys: Sequence[str]) -> dict[str, Vectors]:
@@ -145,9 +154,11 @@ class FileEmbeddingCache:
         self.folder.mkdir(parents=True, exist_ok=True)
         for model in sorted(self._dirty):
             store = self._store[model]
-            keys = np.array(sorted(store))
-            vectors = np.vstack([store[k] for k in keys]).astype(np.float32)
-            np.savez(self._path(model), keys=keys, vectors=vectors)
+            keys = sorted(store)
+            rows = [np.asarray(store[k], np.float32).ravel() for k in keys]
+            flat = np.concatenate(rows) if rows else np.zeros(0, np.float32)
+            sizes = np.array([len(r) for r in rows], np.int64)
+            np.savez(self._path(model), keys=np.array(keys), flat=flat, sizes=sizes)
         self._dirty.clear()
 
 

@@ -65,7 +65,8 @@ def test_learning_benchmark_runs(tmp_path: Path) -> None:
     assert "| dev | interest | 2 | 20 |" in out
     assert "dev: written interest" in out
     assert "10 ratings: informative" in out
-    assert "| 300 | 200 |" in out  # the refit timing
+    assert "| fit_reader: 300 examples, 100 unlabelled |" in out  # the refit timing
+    assert "| fit_for_profile: 30 liked, 100 recent, builds its ranker |" in out
 
 
 def test_learning_scale_worker_runs() -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 import scipy.sparse as sp
@@ -114,11 +115,8 @@ class LexicalIndex:
         for index, paper in enumerate(self.papers):
             per_field: dict[str, dict[str, list[int]]] = {}
             for name, text in zip(FIELDS, (paper.title, paper.abstract), strict=True):
-                stems = content_stems(text)
-                lengths[name][index] = len(stems)
-                where: dict[str, list[int]] = {}
-                for position, stem in enumerate(stems):
-                    where.setdefault(stem, []).append(position)
+                where, lengths[name][index] = _stem_positions(text)
+                for stem in where:
                     self._holders.setdefault(stem, set()).add(index)
                 per_field[name] = where
             self._positions.append(per_field)
@@ -128,7 +126,7 @@ class LexicalIndex:
             else lengths[name]
             for name in FIELDS
         }
-        self._add_features(sorted(self._holders))
+        self._add_stems()
         squares = np.asarray(self.tfidf.multiply(self.tfidf).sum(axis=0)).ravel()
         self._paper_norms = np.sqrt(np.where(squares > 0, squares, 1.0))
 
@@ -219,6 +217,46 @@ class LexicalIndex:
         scored.sort(key=lambda item: (-item[0], item[1]))
         return [stem for _, stem in scored[:count]]
 
+    def _add_stems(self) -> None:
+        """Every single stem as a feature, in one vectorised block (the same numbers as
+        `_add_features` gives each stem, without its per-feature overhead: the index of a
+        reader's examples is built on every refit)."""
+        stems = sorted(self._holders)
+        row_of = {stem: row for row, stem in enumerate(stems)}
+        entries: list[tuple[int, int, int, int]] = []  # stem row, paper, title n, abstract n
+        for paper, where in enumerate(self._positions):
+            title, abstract = where["title"], where["abstract"]
+            for stem in title.keys() | abstract.keys():
+                entries.append(
+                    (row_of[stem], paper, len(title.get(stem, ())), len(abstract.get(stem, ())))
+                )
+        if not entries:
+            return
+        rows, papers, in_title, in_abstract = np.array(sorted(entries), np.int64).T
+        n = len(self.papers)
+        df = np.bincount(rows, minlength=len(stems))
+        tf = np.zeros(len(rows))
+        for name, raw in (("title", in_title), ("abstract", in_abstract)):
+            tf += FIELD_WEIGHTS[name] * raw / self._norms[name][papers]
+        idf = _idf(df.astype(np.float64), n)
+        smooth = np.log((1 + n) / (1 + df)) + 1.0
+        tfidf = (1.0 + np.log(np.maximum(in_title + in_abstract, 1.0))) * smooth[rows]
+        indptr = np.concatenate([[0], np.cumsum(df)])
+        shape = (len(stems), n)
+        self._idf.update(zip(stems, idf.tolist(), strict=True))
+        self._tfidf_idf.extend(smooth.tolist())
+        self._rows.update(row_of)
+        bm25 = np.asarray(_saturate(tf, idf[rows]), np.float32)
+        self._blocks.append(sp.csr_matrix((bm25, papers, indptr), shape=shape))
+        self._tfidf_blocks.append(
+            sp.csr_matrix((np.asarray(tfidf, np.float32), papers, indptr), shape=shape)
+        )
+        titled = in_title > 0
+        title_ptr = np.concatenate([[0], np.cumsum(np.bincount(rows[titled], minlength=shape[0]))])
+        ones = np.ones(int(titled.sum()), np.float32)
+        self._title_blocks.append(sp.csr_matrix((ones, papers[titled], title_ptr), shape=shape))
+        self._matrix = self._tfidf = None
+
     def _add_features(self, features: Sequence[str]) -> None:
         """Append one sparse block of rows for the features some paper contains."""
         data: list[float] = []
@@ -276,6 +314,18 @@ class LexicalIndex:
             if any(per_field.values()):
                 found[index] = per_field
         return found
+
+
+@lru_cache(maxsize=4096)
+def _stem_positions(text: str) -> tuple[dict[str, list[int]], int]:
+    """Where each stem of `text` occurs, and how many stems it has. Cached by text: the
+    papers of a reader's examples and recent papers are indexed again on every refit. The
+    returned mapping is shared and must not be changed."""
+    stems = content_stems(text)
+    where: dict[str, list[int]] = {}
+    for position, stem in enumerate(stems):
+        where.setdefault(stem, []).append(position)
+    return where, len(stems)
 
 
 def _occurrences(positions: dict[str, list[int]], stems: list[str]) -> int:

@@ -34,6 +34,7 @@ from newsletter.matching.learning.apply import (
     pushed_up_titles,
     readable,
 )
+from newsletter.matching.learning.prior import with_no_evidence
 from newsletter.matching.lexical import (
     LexicalIndex,
     document_terms,
@@ -199,7 +200,8 @@ class Ranker:
                 scores, allowed = self._score(batch, signals, contexts)
             else:
                 scores, allowed = self._score(batch, signals, contexts, threshold=False)
-                self._personalise(scores, [models(key) for key, _ in chunk], contexts)
+                items = [models(key) for key, _ in chunk]
+                self._personalise(batch, signals, scores, items, contexts)
                 allowed &= scores >= np.float32(self.weights.min_score)
             for row, (key, profile) in enumerate(chunk):
                 picks = self._select(scores[row], allowed[row], limit)
@@ -214,16 +216,26 @@ class Ranker:
                 )
 
     def _personalise(
-        self, scores: NDArray[np.float32], items: list[ModelInput], contexts: list[_Context]
+        self,
+        profiles: list[InterestProfile],
+        signals: Signals,
+        scores: NDArray[np.float32],
+        items: list[ModelInput],
+        contexts: list[_Context],
     ) -> None:
         """Each row with a readable model gets the model's probabilities (in place); the
-        global ones are kept in its context, to tell which papers the model moved up."""
+        global ones are kept in its context, to tell which papers the model moved up. An
+        uninformed profile's prior is the base rate (`learning.prior`), not its zeros."""
         if self._vectors is None or not self._semantic_on():
             return
         models = [readable(item, self._vectors.shape[1]) for item in items]
         for row, (item, model) in enumerate(zip(items, models, strict=True)):
-            if model is not None and item is not None:
-                contexts[row].learned = Learned(item, scores[row].copy())
+            if model is None or item is None:
+                continue
+            contexts[row].learned = Learned(item, scores[row].copy())
+            informed = signals.has_text[row] or signals.has_liked[row]
+            if not informed and not profiles[row].categories:
+                scores[row] = with_no_evidence(scores[row])
         apply_models(scores, models, self._vectors)
 
     def signals(self, profiles: Sequence[InterestProfile]) -> Signals:

@@ -22,7 +22,7 @@ from newsletter.matching.learning.model import (
     fit_reader,
 )
 from newsletter.matching.learning.onboarding import informative_papers
-from newsletter.matching.learning.prior import Calibration, probability_logits
+from newsletter.matching.learning.prior import probability_logits
 
 DIMS = 32
 
@@ -230,16 +230,6 @@ def test_papers_to_rate_are_near_the_threshold_and_unlike_each_other() -> None:
     assert similarities[~np.eye(6, dtype=bool)].max() < 0.9
     plain = informative_papers(logits, vectors, threshold_logit=0.0, count=6, diversity=0.0)
     assert sorted(plain)[:5] == [0, 1, 2, 3, 4]  # without the penalty, the copies win
-
-
-def test_calibration_recovers_a_known_logistic_curve() -> None:
-    rng = np.random.default_rng(9)
-    scores = rng.uniform(0, 1, 20_000)
-    relevant = rng.uniform(size=scores.size) < 1 / (1 + np.exp(-(6.0 * scores - 3.5)))
-    fitted = Calibration.fit(scores.tolist(), relevant.tolist())
-    assert fitted.slope == pytest.approx(6.0, abs=0.3)
-    assert fitted.intercept == pytest.approx(-3.5, abs=0.2)
-    assert fitted.threshold_logit(0.5) == pytest.approx(0.5 * fitted.slope + fitted.intercept)
 
 
 def test_probabilities_become_finite_logits() -> None:

@@ -75,7 +75,7 @@ def test_examples_move_their_kind_up_and_name_themselves(
     ranker.weights = replace(ranker.weights, min_score=0.0)
     before = ranker.rank(PROFILE, limit=everything)
     after = ranker.rank(PROFILE, limit=everything, model=model)
-    assert position(after, HELD_OUT) < position(before, HELD_OUT) - 10
+    assert position(after, HELD_OUT) < position(before, HELD_OUT) - 5
     for disliked in PROMPT_INJECTION:
         assert position(after, disliked) > position(before, disliked)
     ranked = {m.paper.id: m for m in after}

@@ -8,8 +8,9 @@
   P(relevant) for the reader's profile, scored among the recent papers, with that example
   itself taken out of the profile's liked and disliked papers (leave-self-out: a liked paper
   must not count as similar to itself, or the model learns nothing from it). Where nothing is
-  left to judge by (an empty profile apart from that one paper) the prior is the base rate
-  (`NO_EVIDENCE_PROBABILITY`), not the empty profile's "never".
+  left to judge by (an empty profile apart from that one paper, or a reader with only a
+  library) the prior is the base rate (`prior.NO_EVIDENCE_PROBABILITY`), not the empty
+  profile's "never"; the ranker does the same when it applies the model.
 - **Centre and weak negatives** from `background`, the recent papers (e.g. the last days'
   pools): the centre is their mean vector; up to `MAX_UNLABELLED` of them (spread evenly over
   the list) enter as negatives of small weight with the full profile's prior.
@@ -38,14 +39,11 @@ from newsletter.matching.learning.model import (
     fit_reader,
 )
 from newsletter.matching.learning.notes import ExampleNote
-from newsletter.matching.learning.prior import probability_logits
+from newsletter.matching.learning.prior import probability_logits, uninformed, with_no_evidence
 from newsletter.matching.ranker import Ranker, Weights
 from newsletter.matching.semantic import Embedder, EmbeddingCache, cache_key, paper_vectors
 
 MAX_UNLABELLED = 100  # weak negatives per fit: refit time grows with the cube of the rows
-# P(relevant) of a paper with no evidence either way: the share of relevant (interest, paper)
-# pairs on the development set (benchmarks/learning.py prints it).
-NO_EVIDENCE_PROBABILITY = 0.2
 
 
 def fit_for_profile(
@@ -57,13 +55,15 @@ def fit_for_profile(
     cache: EmbeddingCache,
     background: Sequence[Paper],
     settings: LearningSettings | None = None,
-    weights: Weights | None = None,
+    ranker: Ranker | None = None,
 ) -> ReaderModel:
     """The reader's model: liked examples (library entries, "more" votes, "relevant"
     ratings) and disliked ones ("less" votes, "not relevant" ratings), fitted in that order.
 
-    Raises ValueError for a paper both liked and disliked, or for examples without any
-    `background` paper to centre on. No examples: the neutral model (the global ranking)."""
+    `ranker`: one the caller keeps (e.g. per day) whose papers include every example and
+    background paper; else one is built over them (global `Weights`). Raises ValueError for
+    a paper both liked and disliked, for no `background` paper to centre on, or for papers
+    the given ranker lacks. No examples: the neutral model (the global ranking)."""
     liked, disliked = _unique(liked), _unique(disliked)
     both = sorted({p.id for p in liked} & {p.id for p in disliked})
     if both:
@@ -73,29 +73,21 @@ def fit_for_profile(
     recent = [p for p in _unique(background) if p.id not in taken]
     if not recent:
         raise ValueError("a reader's model needs recent papers (background) to centre on")
-    if not examples:
-        return ReaderModel.neutral(
-            paper_vectors(recent[:1], embedder=embedder, cache=cache).shape[1]
-        )
-    ranker = Ranker(
-        [*examples, *recent],
-        embedder=embedder,
-        cache=cache,
-        profile_cache=cache,
-        weights=weights or Weights(),
-    )
-    priors, recent_priors = _priors(ranker, profile, examples, len(recent))
-    vectors = paper_vectors(examples, embedder=embedder, cache=cache)
     recent_vectors = paper_vectors(recent, embedder=embedder, cache=cache)
-    sample = np.unique(np.linspace(0, len(recent) - 1, min(MAX_UNLABELLED, len(recent))).round())
-    rows = sample.astype(np.intp)
+    if not examples:
+        return ReaderModel.neutral(recent_vectors.shape[1])
+    if ranker is None:
+        ranker = Ranker([*examples, *recent], embedder=embedder, cache=cache,
+                        profile_cache=cache, weights=Weights())  # fmt: skip
+    priors, recent_priors = _priors(ranker, profile, examples, recent)
+    rows = np.unique(np.linspace(0, len(recent) - 1, min(MAX_UNLABELLED, len(recent))).round())
     labels = np.array([True] * len(liked) + [False] * len(disliked))
     with threadpool_limits(limits=1):
         model = fit_reader(
-            Examples(vectors, labels, priors),
+            Examples(paper_vectors(examples, embedder=embedder, cache=cache), labels, priors),
             centre=np.asarray(recent_vectors.mean(axis=0), np.float32),
-            unlabelled=recent_vectors[rows],
-            unlabelled_prior_logits=recent_priors[rows],
+            unlabelled=recent_vectors[rows.astype(np.intp)],
+            unlabelled_prior_logits=recent_priors[rows.astype(np.intp)],
             settings=settings,
         )
     notes = tuple(
@@ -106,10 +98,14 @@ def fit_for_profile(
 
 
 def _priors(
-    ranker: Ranker, profile: InterestProfile, examples: list[Paper], recent: int
+    ranker: Ranker, profile: InterestProfile, examples: list[Paper], recent: list[Paper]
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """Prior logits of the examples (each without itself) and of the recent papers (the
-    ranker's papers: the examples first, then the recent ones), in one scoring pass."""
+    """Prior logits of the examples (each without itself) and of the recent papers (with the
+    whole profile), in one scoring pass."""
+    column = {p.id: index for index, p in enumerate(ranker.papers)}
+    lacking = [p.id for p in [*examples, *recent] if p.id not in column]
+    if lacking:
+        raise ValueError(f"the ranker lacks papers to score: {', '.join(lacking[:5])}")
     variants = [
         replace(
             profile,
@@ -120,25 +116,12 @@ def _priors(
     ]
     rows = {v: row for row, v in enumerate(dict.fromkeys([profile, *variants]))}
     probabilities, _ = ranker.probabilities(list(rows))
+    for variant, row in rows.items():
+        if uninformed(variant, column):
+            probabilities[row] = with_no_evidence(probabilities[row])
     logits = probability_logits(probabilities)
-    known = {p.id for p in ranker.papers}
-    no_evidence = float(probability_logits(np.array([NO_EVIDENCE_PROBABILITY]))[0])
-    priors = [
-        no_evidence if _empty(v, known) else float(logits[rows[v], column])
-        for column, v in enumerate(variants)
-    ]
-    return np.array(priors), logits[0, len(examples) :]
-
-
-def _empty(profile: InterestProfile, known: set[str]) -> bool:
-    """Nothing the ranker could judge a paper by."""
-    return not (
-        profile.description.strip()
-        or profile.keywords
-        or profile.categories
-        or profile.authors
-        or any(i in known for i in profile.seed_papers)
-    )
+    priors = [logits[rows[v], column[p.id]] for v, p in zip(variants, examples, strict=True)]
+    return np.array(priors), logits[0, [column[p.id] for p in recent]]
 
 
 def _unique(papers: Sequence[Paper]) -> list[Paper]:
