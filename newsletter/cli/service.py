@@ -133,10 +133,17 @@ def _serve(
     import uvicorn
 
     from newsletter.db.engine import make_engine, session_factory
+    from newsletter.matching.embedding import load_embedder
     from newsletter.web.app import create_app, server_options
 
     engine = make_engine(settings.database_url)
-    web = create_app(settings, sessions=session_factory(engine), scheduler_alive=scheduler_alive)
+    web = create_app(
+        settings,
+        sessions=session_factory(engine),
+        scheduler_alive=scheduler_alive,
+        # Loaded on the first vote, rating or import that refits a model, not at start.
+        learning_embedder=load_embedder(settings.embedding_model),
+    )
     host, port = web_socket.getsockname()[:2]
     server = uvicorn.Server(uvicorn.Config(web, host=host, port=port, **server_options(settings)))
     server.run(sockets=[web_socket])

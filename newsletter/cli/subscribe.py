@@ -36,6 +36,9 @@ from newsletter.cli.common import (
 from newsletter.domain import CategoryMode, Frequency, InterestProfile, Status
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from newsletter.db.models import SubscriberRow
     from newsletter.db.subscribers import Entry
 
 
@@ -67,11 +70,20 @@ def add(
         bool,
         typer.Option(help="Subscribe an unsubscribed or bounced address again (else refused)"),
     ] = False,
+    topic: Annotated[
+        str | None,
+        typer.Option(
+            "--topic",
+            help="The topic these interests are (added when the subscriber has none of that "
+            "name; default: the first topic)",
+        ),
+    ] = None,
 ) -> None:
     """Add a subscriber, or replace the interests (and any schedule option given) of one
     already here. Liked and disliked papers are kept; a paused subscriber stays paused; an
-    unsubscribed or bounced address is refused unless --reactivate. `newsletter subscribe`
-    and `newsletter subscribers add` are the same command."""
+    unsubscribed or bounced address is refused unless --reactivate. With --topic NAME the
+    interests are that topic's (a new subscriber's first topic gets the name). `newsletter
+    subscribe` and `newsletter subscribers add` are the same command."""
     from newsletter.db import subscriber_rows
     from newsletter.db import subscribers as db
 
@@ -83,7 +95,7 @@ def add(
     )  # fmt: skip
     stated = {"timezone": timezone, "send_hour": send_hour, "frequency": frequency,
               "send_weekday": send_weekday}  # fmt: skip
-    entry = _entry(address, profile, stated)
+    entry = _entry(address, profile, stated, whole_profile=topic is None)
     now = datetime.now(UTC)
     _, sessions = migrated(settings)
     with sessions.begin() as session:
@@ -99,14 +111,48 @@ def add(
         (outcome,) = db.import_entries(session, [entry], update=True, confirmed=confirmed, now=now)
         after = subscriber_rows.find(session, address)
         status = Status(after.status) if after else Status.PENDING
+        where = ""
+        if topic is not None and after is not None:
+            where = _into_topic(session, after, topic, profile, created=row is None)
     state = f"{status}: no digest until confirmed" if status is Status.PENDING else status
     verb = "reactivated" if suppressed else outcome
-    out.print(f"{verb} {address} ({state})", markup=False, highlight=False)
+    out.print(f"{verb} {address}{where} ({state})", markup=False, highlight=False)
 
 
-def _entry(address: str, profile: InterestProfile, stated: dict[str, Any]) -> Entry:
+def _into_topic(
+    session: Session, row: SubscriberRow, name: str, profile: InterestProfile, *, created: bool
+) -> str:
+    """The interests written into the topic `name` (a new subscriber's first topic takes
+    the name; an existing subscriber's topic of that name keeps its liked and disliked
+    papers; another name is a new topic): what to add to the report."""
+    from dataclasses import replace
+
+    from newsletter.db.subscriber_rows import to_profile, write_profile
+    from newsletter.db.topics import TopicError, add_topic, find_topic, first_topic, rename_topic
+
+    try:
+        if created:
+            first = first_topic(session, row)
+            rename_topic(session, first, name)
+            return f", topic {first.name!r}"
+        found = find_topic(session, row.id, name)
+        if found is None:
+            added = add_topic(session, row, name=name, profile=profile)
+            return f", new topic {added.name!r}"
+    except TopicError as exc:
+        fail(str(exc), code=2)
+    kept = to_profile(found)
+    write_profile(found, replace(profile, seed_papers=kept.seed_papers,
+                                 disliked_papers=kept.disliked_papers))  # fmt: skip
+    return f", topic {found.name!r}"
+
+
+def _entry(
+    address: str, profile: InterestProfile, stated: dict[str, Any], *, whole_profile: bool = True
+) -> Entry:
     """What the admin said about `address`: the whole profile (liked and disliked papers
-    excepted: they come from the reader) and the schedule options given, checked."""
+    excepted: they come from the reader) unless the interests go to a named topic (then
+    only a new subscriber's first topic gets them), and the schedule options given."""
     from newsletter.db.subscribers import Entry
     from newsletter.domain import Schedule
     from newsletter.subscribers.csv_rows import DEFAULT_SCHEDULE, PROFILE_COLUMNS, zone_problem
@@ -114,6 +160,8 @@ def _entry(address: str, profile: InterestProfile, stated: dict[str, Any]) -> En
     if stated["timezone"] is not None and (problem := zone_problem(stated["timezone"])):
         fail(problem, code=2)
     given = {n for n in PROFILE_COLUMNS.values() if n not in ("seed_papers", "disliked_papers")}
+    if not whole_profile:
+        given = set()
     given |= {name for name, value in stated.items() if value is not None}
     defaults = {name: getattr(DEFAULT_SCHEDULE, name) for name in stated}
     schedule = Schedule(**{name: stated[name] if name in given else defaults[name]

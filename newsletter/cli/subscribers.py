@@ -20,7 +20,7 @@ from typing import IO, TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from newsletter.cli import subscribe
+from newsletter.cli import readers, subscribe
 from newsletter.cli.common import err, fail, load_settings, migrated, out
 from newsletter.cli.help import App
 from newsletter.domain import Status
@@ -29,11 +29,15 @@ from newsletter.subscribers.formats import ExportFormat, ListFormat
 if TYPE_CHECKING:
     from newsletter.subscribers.csv_rows import ImportReport
 
-subscribers_app = App(no_args_is_help=True, help="Subscribers: list, add, remove, import, export.")
+subscribers_app = App(
+    no_args_is_help=True,
+    help="Subscribers: list, add, remove, import, export; their topics and libraries.",
+)
 
 
 def register(app: typer.Typer) -> None:
     subscribe.register(app, subscribers_app)
+    readers.register(subscribers_app)
     app.add_typer(subscribers_app, name="subscribers")
 
 

@@ -86,7 +86,13 @@ def due_subscribers(
                 InterestProfileRow.subscriber_id.label("has_profile"),
                 *PROFILE_COLUMNS,
             )
-            .outerjoin(InterestProfileRow, InterestProfileRow.subscriber_id == SubscriberRow.id)
+            .outerjoin(
+                InterestProfileRow,
+                and_(
+                    InterestProfileRow.subscriber_id == SubscriberRow.id,
+                    InterestProfileRow.position == 0,  # the first topic; one row per reader
+                ),
+            )
             .where(
                 SubscriberRow.id > last_id,
                 SubscriberRow.status == Status.ACTIVE,

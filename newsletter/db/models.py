@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     Date,
     DateTime,
     ForeignKey,
@@ -115,18 +116,43 @@ class SubscriberRow(Base):
     # per address per cooldown, however often the form is submitted.
     confirmation_sent_at: Mapped[datetime | None]
 
+    # The first topic (position 0): the one profile of the callers that know one (the
+    # subscribe form, CSV import and export, queueing until digests have topic sections).
     profile: Mapped[InterestProfileRow | None] = relationship(
-        back_populates="subscriber", cascade="all, delete-orphan", uselist=False
+        primaryjoin="and_(SubscriberRow.id == InterestProfileRow.subscriber_id, "
+        "InterestProfileRow.position == 0)",
+        cascade="all, delete-orphan",
+        uselist=False,
+        overlaps="topics,subscriber",
     )
+    # Every topic, in the reader's order (see newsletter.db.topics).
+    topics: Mapped[list[InterestProfileRow]] = relationship(
+        back_populates="subscriber",
+        cascade="all, delete-orphan",
+        order_by="InterestProfileRow.position",
+        overlaps="profile",
+        passive_deletes=True,
+    )
+
+
+DEFAULT_TOPIC_NAME = "My interests"  # the first topic's name until the reader renames it
 
 
 class InterestProfileRow(Base):
+    """One topic of a reader: a named, full profile. A reader keeps one or more, ordered by
+    `position` (0, 1, 2…, no gaps: position 0 is the first topic, `SubscriberRow.profile`)."""
+
     __tablename__ = "interest_profiles"
+    __table_args__ = (
+        UniqueConstraint("subscriber_id", "name", name="uq_interest_profiles_subscriber_name"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    subscriber_id: Mapped[int] = mapped_column(
-        ForeignKey("subscribers.id", ondelete="CASCADE"), unique=True
+    subscriber_id: Mapped[int] = mapped_column(ForeignKey("subscribers.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(
+        String(80), default=DEFAULT_TOPIC_NAME, server_default=DEFAULT_TOPIC_NAME
     )
+    position: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     description: Mapped[str] = mapped_column(Text, default="")
     keywords: Mapped[list[str]] = mapped_column(JSON, default=list)
     negative_keywords: Mapped[list[str]] = mapped_column(JSON, default=list)
@@ -137,7 +163,7 @@ class InterestProfileRow(Base):
     disliked_papers: Mapped[list[str]] = mapped_column(JSON, default=list)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
-    subscriber: Mapped[SubscriberRow] = relationship(back_populates="profile")
+    subscriber: Mapped[SubscriberRow] = relationship(back_populates="topics", overlaps="profile")
 
 
 Index("ix_papers_first_seen_at", PaperRow.first_seen_at)
@@ -252,3 +278,60 @@ class FetchRunRow(Base):
     unchanged: Mapped[int] = mapped_column(Integer, default=0)
     skipped: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(Text)  # None: stored; else why nothing was
+
+
+class LibraryEntryRow(Base):
+    """A paper of the reader's library, imported into one topic: a liked example kept with
+    its own text, whether or not the paper is in the papers table. A bare id (a line of an
+    id list) whose paper is not stored has no title yet: it counts once the paper arrives."""
+
+    __tablename__ = "library_entries"
+    __table_args__ = (UniqueConstraint("topic_id", "key", name="uq_library_entries_topic_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    topic_id: Mapped[int] = mapped_column(ForeignKey("interest_profiles.id", ondelete="CASCADE"))
+    # The paper's id as `papers.id` writes it (arXiv id, "doi:…", "local:…" of the title).
+    key: Mapped[str] = mapped_column(String(PAPER_ID_LENGTH))
+    title: Mapped[str] = mapped_column(Text, default="")
+    abstract: Mapped[str] = mapped_column(Text, default="")
+    authors: Mapped[list[str]] = mapped_column(JSON, default=list)
+    year: Mapped[int | None] = mapped_column(Integer)
+    arxiv_id: Mapped[str | None] = mapped_column(String(64))
+    doi: Mapped[str | None] = mapped_column(String(PAPER_ID_LENGTH))
+    url: Mapped[str | None] = mapped_column(Text)
+    added_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class VoteRow(Base):
+    """A reader's judgement of one paper for one topic: "more / less like this" from a
+    digest, "relevant / not relevant" on the rating page, or a vote from the web or API.
+    One per (topic, paper): voting again replaces it. The paper's text is kept with it, so
+    the example outlives the paper row (sample papers are removed, for one)."""
+
+    __tablename__ = "votes"
+    __table_args__ = (UniqueConstraint("topic_id", "paper_id", name="uq_votes_topic_paper"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    topic_id: Mapped[int] = mapped_column(ForeignKey("interest_profiles.id", ondelete="CASCADE"))
+    paper_id: Mapped[str] = mapped_column(String(PAPER_ID_LENGTH))
+    liked: Mapped[bool] = mapped_column(Boolean)
+    source: Mapped[str] = mapped_column(String(16))  # "digest", "rating" or "web"
+    title: Mapped[str] = mapped_column(Text, default="")
+    abstract: Mapped[str] = mapped_column(Text, default="")
+    voted_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class TopicModelRow(Base):
+    """A topic's fitted model (`matching.learning.ReaderModel.to_bytes`), refitted only when
+    its examples change: `examples_changed_at` later than `fitted_at` (or no model while
+    there are examples) marks a topic whose refit is still owed."""
+
+    __tablename__ = "topic_models"
+
+    topic_id: Mapped[int] = mapped_column(
+        ForeignKey("interest_profiles.id", ondelete="CASCADE"), primary_key=True
+    )
+    model: Mapped[bytes | None] = mapped_column(LargeBinary)
+    fitted_at: Mapped[datetime | None]
+    examples_changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    examples: Mapped[int] = mapped_column(Integer, default=0)  # how many it was fitted on

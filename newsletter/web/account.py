@@ -12,12 +12,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from fastapi.responses import HTMLResponse, RedirectResponse
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
+from newsletter.db.examples import library_of, votes_of
 from newsletter.db.models import SubscriberRow
 from newsletter.db.subscriber_rows import to_profile
 from newsletter.db.subscribers import unsubscribe
 from newsletter.db.subscriptions import claim_preview_mail, set_paused
+from newsletter.db.topics import topics_of
 from newsletter.delivery.compose import Digest
 from newsletter.domain import Status
 from newsletter.mail.links import Links, Recipient
@@ -25,12 +27,14 @@ from newsletter.web import forms
 from newsletter.web.context import MailClaim, OutgoingMail
 from newsletter.web.pages import Pages, form_context
 from newsletter.web.preview import Previewer
+from newsletter.web.topics import PREFERENCES_DONE, profile_json, topics_context
 
 DONE = {  # ?done=... after a change: the message shown, from this list only
     "saved": "Your preferences are saved. They apply from the next digest.",
     "paused": "The digest is paused. Resume it here whenever you like.",
     "resumed": "The digest is back on.",
     "preview": "A preview of your digest from the latest papers is on its way to your inbox.",
+    **PREFERENCES_DONE,
 }
 # Outcomes that sent nothing: shown as problems, each saying what to do instead.
 REFUSED = {
@@ -56,25 +60,30 @@ def preferences_page(
     pages: Pages,
     row: SubscriberRow,
     *,
+    token: str,
     links: Links,
     default_zone: str,
     cooldown: timedelta,
     status: int = 200,
     **context: Any,
 ) -> HTMLResponse:
-    """The preferences form, filled in from the row unless `context` has what was typed."""
+    """The preferences form, filled in from the row unless `context` has what was typed,
+    and the reader's topics."""
     who = recipient(row)
     request = pages.request
+    session = object_session(row)
+    assert session is not None, "the row must belong to the request's session"
     full = form_context(
         default_zone,
         manage=True,
         email=row.email,
         status=row.status,
-        base=request.url.path.removesuffix("/delete"),
+        base=f"/preferences/{token}",
         done=DONE.get(key := request.query_params.get("done", "")),
         refused=refused_message(key, row, cooldown),
         feed_url=links.feed(who),
         unsubscribe_url=links.unsubscribe(who),
+        **topics_context(session, row, token),
         **{"values": forms.from_subscriber(row), **context},
     )
     return pages.render("preferences.html", full, status=status)
@@ -126,9 +135,13 @@ def leave(session: Session, row: SubscriberRow, *, pause: bool, now: datetime) -
 
 
 def export(row: SubscriberRow) -> dict[str, Any]:
-    """Everything stored about the subscriber, as JSON (the "export my data" download)."""
+    """Everything stored about the subscriber, as JSON (the "export my data" download):
+    `profile` is the first topic's, `topics` every topic with its library and votes."""
     profile = to_profile(row.profile)
+    session = object_session(row)
+    topics = export_topics(session, row.id) if session is not None else []
     return {
+        "topics": topics,
         "email": row.email,
         "status": row.status,
         "created_at": row.created_at.isoformat(),
@@ -150,3 +163,40 @@ def export(row: SubscriberRow) -> dict[str, Any]:
             "disliked_papers": list(profile.disliked_papers),
         },
     }
+
+
+def export_topics(session: Session, subscriber_id: int) -> list[dict[str, Any]]:
+    """Every topic: its name, profile, library and votes (what it learned from)."""
+    exported = []
+    for topic in topics_of(session, subscriber_id):
+        exported.append(
+            {
+                "name": topic.name,
+                "position": topic.position,
+                "profile": profile_json(to_profile(topic)),
+                "library": [
+                    {
+                        "key": e.key,
+                        "title": e.title,
+                        "abstract": e.abstract,
+                        "authors": list(e.authors or []),
+                        "year": e.year,
+                        "doi": e.doi,
+                        "url": e.url,
+                        "added_at": e.added_at.isoformat(),
+                    }
+                    for e in library_of(session, topic.id)
+                ],
+                "votes": [
+                    {
+                        "paper": v.paper_id,
+                        "title": v.title,
+                        "liked": v.liked,
+                        "source": v.source,
+                        "at": v.voted_at.isoformat(),
+                    }
+                    for v in votes_of(session, topic.id)
+                ],
+            }
+        )
+    return exported

@@ -26,6 +26,7 @@ from newsletter.mail.links import Links
 from newsletter.mail.tokens import Tokens
 from newsletter.matching.semantic import Embedder
 from newsletter.resources import resource_dir
+from newsletter.subscribers.learning import Learner
 from newsletter.web import docs, errors
 from newsletter.web.context import Limiters, Mail, WebLimits
 from newsletter.web.head import HeadAsGet
@@ -43,12 +44,15 @@ def create_app(
     sessions: sessionmaker[Session],
     mailer: Mailer | None = None,
     embedder: Embedder | None = None,
+    learning_embedder: Embedder | None = None,
     clock: Callable[[], float] = time.time,
     limits: WebLimits | None = None,
     scheduler_alive: Callable[[], bool] | None = None,
 ) -> FastAPI:
     """`mailer` defaults to SMTP as configured; `embedder` (optional) makes the subscribe
-    page's preview semantic like the digest; `clock` drives tokens, CSRF and rate limits;
+    page's preview semantic like the digest; `learning_embedder` (optional) lets a vote, a
+    rating or a library import refit the topic's model at once (without one, examples are
+    stored and the model waits); `clock` drives tokens, CSRF and rate limits;
     `scheduler_alive` (given by `newsletter run`) makes /healthz check the scheduler too."""
     limits = limits or WebLimits.of(settings)
     secret = settings.secret_key.get_secret_value()
@@ -80,10 +84,16 @@ def create_app(
     )
     state.previewer = Previewer(sessions, embedder, limit=settings.digest_max_papers)
     state.limits, state.limiters = limits, Limiters.of(limits, clock)
+    state.learner = Learner.for_web(sessions, learning_embedder)
     state.scheduler_alive = scheduler_alive
 
     app.add_middleware(OpsGate, access=access)  # inside SecurityMiddleware: gets its headers
-    app.add_middleware(SecurityMiddleware, csrf=csrf, max_body=limits.max_body_bytes)
+    app.add_middleware(
+        SecurityMiddleware,
+        csrf=csrf,
+        max_body=limits.max_body_bytes,
+        max_upload=limits.max_upload_bytes + limits.max_body_bytes,  # the file and the form
+    )
     app.add_middleware(HeadAsGet)
     app.mount("/static", StaticFiles(directory=resource_dir("static")), name="static")
     if settings.uses_mail_sink:

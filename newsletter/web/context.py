@@ -37,6 +37,8 @@ class WebLimits:
     preview_per_ip: int = 60
     window_seconds: float = 3600.0
     max_body_bytes: int = 64_000
+    # A library file from the subscribe or preferences page (bigger ones: the command line).
+    max_upload_bytes: int = 2_000_000
     feed_digests: int = 30
     confirmations_per_mailbox_per_day: int = 3
     confirmations_per_domain_per_day: int = 200

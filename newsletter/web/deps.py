@@ -25,21 +25,24 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, TypeVar, cast
 
-from fastapi import BackgroundTasks, Depends, Request
+from fastapi import BackgroundTasks, Depends, Path, Request
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.datastructures import FormData
 
 from newsletter.config import Settings
-from newsletter.db.models import SubscriberRow
+from newsletter.db.models import InterestProfileRow, SubscriberRow
 from newsletter.db.subscriber_rows import get
+from newsletter.db.topics import topic_of
 from newsletter.delivery.compose import Composer
 from newsletter.mail.links import Links
 from newsletter.mail.tokens import Purpose, TokenClaims, TokenError, Tokens
 from newsletter.normalize import storable_text
+from newsletter.subscribers.learning import Learner
 from newsletter.web import forms
 from newsletter.web.context import Limiters, Mail, OutgoingMail, WebLimits
 from newsletter.web.errors import PageError
+from newsletter.web.library import Upload, upload_in
 from newsletter.web.pages import Pages, Site, pages_for, site_of
 from newsletter.web.preview import Previewer
 from newsletter.web.retry import until_stored
@@ -101,6 +104,10 @@ async def get_signups(request: Request) -> Signups:
     return cast(Signups, request.app.state.signups)
 
 
+async def get_learner(request: Request) -> Learner:
+    return cast(Learner, request.app.state.learner)
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 SessionsDep = Annotated[sessionmaker[Session], Depends(get_sessions)]
 LinksDep = Annotated[Links, Depends(get_links)]
@@ -111,6 +118,7 @@ LimitsDep = Annotated[WebLimits, Depends(get_limits)]
 LimitersDep = Annotated[Limiters, Depends(get_limiters)]
 SchedulerAliveDep = Annotated[Callable[[], bool] | None, Depends(get_scheduler_alive)]
 SignupsDep = Annotated[Signups, Depends(get_signups)]
+LearnerDep = Annotated[Learner, Depends(get_learner)]
 
 
 # One request's database transaction, time, pages and mail.
@@ -160,9 +168,9 @@ async def limit_previews(limiters: LimitersDep, client: ClientKey) -> None:
 
 # Posted forms.
 async def read_form(
-    request: Request, *, max_fields: int = MAX_FIELDS, max_part: int = MAX_PART
+    request: Request, *, max_fields: int = MAX_FIELDS, max_part: int = MAX_PART, max_files: int = 0
 ) -> FormData:
-    return await request.form(max_fields=max_fields, max_files=0, max_part_size=max_part)
+    return await request.form(max_fields=max_fields, max_files=max_files, max_part_size=max_part)
 
 
 def require_csrf(request: Request, form: FormData, *, path: str | None = None) -> None:
@@ -184,12 +192,20 @@ def require_csrf(request: Request, form: FormData, *, path: str | None = None) -
 
 
 def csrf_form(
-    *, path: str | None = None, max_fields: int = MAX_FIELDS, max_part: int = MAX_PART
+    *,
+    path: str | None = None,
+    max_fields: int = MAX_FIELDS,
+    max_part: int = MAX_PART,
+    max_files: int = 0,
 ) -> Callable[[Request], Awaitable[FormData]]:
-    """A dependency: the posted form, once its CSRF token is checked (`require_csrf`)."""
+    """A dependency: the posted form, once its CSRF token is checked (`require_csrf`).
+    `max_files`: file fields it may carry (a library upload; the body limit is the
+    middleware's, see `security.UPLOAD_PATHS`)."""
 
     async def checked_form(request: Request) -> FormData:
-        form = await read_form(request, max_fields=max_fields, max_part=max_part)
+        form = await read_form(
+            request, max_fields=max_fields, max_part=max_part, max_files=max_files
+        )
         require_csrf(request, form, path=path)
         return form
 
@@ -205,10 +221,27 @@ def values_of(form: FormData) -> forms.FormValues:
 
 
 _own_form = csrf_form()
-_subscribe_form = csrf_form(path="/")
+# The subscribe form (and its preview button) may carry the reader's library file.
+_subscribe_form = csrf_form(path="/", max_files=1)
+_upload_form = csrf_form(max_files=1)
 CsrfForm = Annotated[FormData, Depends(_own_form)]
 RequireCsrf = Depends(_own_form)
 RequirePreviewLimit = Depends(limit_previews)
+UploadForm = Annotated[FormData, Depends(_upload_form)]
+
+
+async def _subscribe_upload(
+    form: Annotated[FormData, Depends(_subscribe_form)],
+) -> Upload | None:
+    return await upload_in(form)
+
+
+async def _library_upload(form: UploadForm) -> Upload | None:
+    return await upload_in(form)
+
+
+SubscribeUpload = Annotated[Upload | None, Depends(_subscribe_upload)]
+LibraryUpload = Annotated[Upload | None, Depends(_library_upload)]
 
 
 async def _profile_values(form: CsrfForm) -> forms.FormValues:
@@ -320,3 +353,21 @@ UnsubscribeRow = Annotated[SubscriberRow, Depends(_subscriber(Purpose.UNSUBSCRIB
 FeedbackRow = Annotated[SubscriberRow, Depends(_subscriber(Purpose.FEEDBACK))]
 FeedRow = Annotated[SubscriberRow, Depends(_subscriber(Purpose.FEED))]
 ViewLink = Annotated[Opened, Depends(_opened(Purpose.VIEW))]
+
+
+# A topic of the subscriber whose preferences link the path carries.
+TopicId = Annotated[int, Path(ge=1, le=2**31 - 1, description="One of the reader's topics.")]
+
+
+def _topic(topic_id: TopicId, row: PreferencesRow, session: DbSession) -> InterestProfileRow:
+    topic = topic_of(session, row.id, topic_id)
+    if topic is None:
+        raise PageError(
+            404,
+            "No such topic",
+            "This topic was deleted, or the link belongs to another subscription.",
+        )
+    return topic
+
+
+TopicRow = Annotated[InterestProfileRow, Depends(_topic)]

@@ -12,7 +12,7 @@ import zoneinfo
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 
-from newsletter.db.models import SubscriberRow
+from newsletter.db.models import InterestProfileRow, SubscriberRow
 from newsletter.db.subscriber_rows import to_profile
 from newsletter.domain import CategoryMode, Frequency, InterestProfile, Schedule
 from newsletter.matching import taxonomy
@@ -53,6 +53,9 @@ LABELS: Mapping[str, str] = {
     "send_weekday": "Weekday",
     "frequency": "Frequency",
     "profile": "Interests",
+    "library": "Your papers",
+    "name": "Topic name",
+    "topics": "Topics",
 }
 MAX_CATEGORY_CHOICES = 60
 _LIST_SPLIT = re.compile(r"[,\n]")
@@ -107,8 +110,9 @@ def from_form(form: Mapping[str, str], categories: Sequence[str]) -> FormValues:
     return values
 
 
-def from_subscriber(row: SubscriberRow) -> FormValues:
-    profile = to_profile(row.profile)
+def from_subscriber(row: SubscriberRow, topic: InterestProfileRow | None = None) -> FormValues:
+    """The form as stored: the schedule, and `topic`'s profile (default: the first topic)."""
+    profile = to_profile(row.profile if topic is None else topic)
     known = taxonomy.names()  # each has a box in the picker; anything else is typed
     return FormValues(
         email=row.email,

@@ -53,9 +53,17 @@ class Pages:
         *,
         status: int = 200,
         links: Sequence[tuple[str, str]] = (),
+        details: Sequence[str] = (),
     ) -> HTMLResponse:
+        """`details`: lines listed under the message (a library file's report)."""
         # An error looks like one (and is announced as one); a success like a success.
-        context = {"title": title, "message": message, "links": links, "error": status >= 400}
+        context = {
+            "title": title,
+            "message": message,
+            "links": links,
+            "error": status >= 400,
+            "details": details,
+        }
         return self.render("notice.html", context, status=status)
 
 

@@ -19,6 +19,7 @@ import hashlib
 import hmac
 import ipaddress
 import logging
+import re
 import secrets
 import threading
 import time
@@ -40,6 +41,13 @@ log = logging.getLogger(__name__)
 CSRF_FIELD = "csrf_token"
 CSRF_MAX_AGE = 12 * 3600  # seconds a form stays usable
 TOO_LARGE = "Request too large: forms here take at most a few kilobytes."
+TOO_LARGE_UPLOAD = (
+    "Request too large: a library file may be at most {size} here. Export a collection "
+    "of it, or ask the administrator to import it (newsletter subscribers library)."
+)
+# The forms (multipart) and API calls that carry a library file (subscribe and its preview
+# share a form); every other request keeps the small limit.
+UPLOAD_PATHS = re.compile(r"/(?:preview)?|(?:/api)?/preferences/[^/]+(?:/topics/[^/]+)?/library")
 NONCE_KEY = "csrf_nonce"  # in the request's state
 _NEW_NONCE_KEY = "csrf_new_nonce"
 
@@ -168,8 +176,8 @@ class BodyTooLarge(HTTPException):
     """Raised while the body is read: an HTTPException, so the app's handler answers 413 in
     the page or API shape (FastAPI re-raises those from a body it was reading)."""
 
-    def __init__(self) -> None:
-        super().__init__(413, TOO_LARGE)
+    def __init__(self, message: str = TOO_LARGE) -> None:
+        super().__init__(413, message)
 
 
 class SecurityMiddleware:
@@ -177,10 +185,13 @@ class SecurityMiddleware:
     the CSRF nonce cookie, and a request size limit (forms and JSON here are a few
     kilobytes; nothing needs more). See `headers` for HSTS, the explorer's CSP and the 500."""
 
-    def __init__(self, app: ASGIApp, *, csrf: Csrf, max_body: int) -> None:
+    def __init__(
+        self, app: ASGIApp, *, csrf: Csrf, max_body: int, max_upload: int | None = None
+    ) -> None:
         self.app = app
         self.csrf = csrf
         self.max_body = max_body
+        self.max_upload = max_upload or max_body
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -193,13 +204,17 @@ class SecurityMiddleware:
             state[NONCE_KEY] = state[_NEW_NONCE_KEY] = secrets.token_urlsafe(18)
         started = False
         received = 0
+        path = str(scope.get("path", ""))
+        upload = _carries_upload(scope, headers, path)
+        limit = self.max_upload if upload else self.max_body
+        too_large = TOO_LARGE_UPLOAD.format(size=_size(limit)) if upload else TOO_LARGE
 
         async def limited_receive() -> Message:
             nonlocal received
             message = await receive()
             received += len(message.get("body", b""))
-            if received > self.max_body:
-                raise BodyTooLarge
+            if received > limit:
+                raise BodyTooLarge(too_large)
             return message
 
         async def send_with_headers(message: Message) -> None:
@@ -209,18 +224,17 @@ class SecurityMiddleware:
                 self._decorate(MutableHeaders(scope=message), scope, state)
             await send(message)
 
-        path = str(scope.get("path", ""))
         out = with_docs_csp(send_with_headers) if path.startswith(DOCS_PATHS) else send_with_headers
         declared = headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > self.max_body:
-            await _too_large(send_with_headers)
+        if declared.isdigit() and int(declared) > limit:
+            await _too_large(send_with_headers, too_large)
             return
         try:
             await self.app(scope, limited_receive, out)
         except BodyTooLarge:
             if started:
                 raise
-            await _too_large(send_with_headers)
+            await _too_large(send_with_headers, too_large)
         except Exception:
             if started:
                 raise
@@ -257,8 +271,21 @@ def _cookie(header: str, name: str) -> str | None:
     return None
 
 
-async def _too_large(send: Send) -> None:
-    body = TOO_LARGE.encode()
+def _carries_upload(scope: Scope, headers: MutableHeaders, path: str) -> bool:
+    """A POST that may carry a library file: to an upload path, and (a page's form) as
+    multipart, since a urlencoded form cannot hold a file."""
+    if scope.get("method") != "POST" or UPLOAD_PATHS.fullmatch(path) is None:
+        return False
+    kind = headers.get("content-type", "").lower()
+    return path.startswith("/api/") or kind.startswith("multipart/form-data")
+
+
+def _size(count: int) -> str:
+    return f"{count / 1_000_000:g} MB" if count >= 1_000_000 else f"{count // 1_000} kB"
+
+
+async def _too_large(send: Send, message: str = TOO_LARGE) -> None:
+    body = message.encode()
     await send(
         {
             "type": "http.response.start",

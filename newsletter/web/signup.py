@@ -23,12 +23,15 @@ from zoneinfo import ZoneInfo
 from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session, object_session, sessionmaker
 
+from newsletter.db.examples import remove_library
 from newsletter.db.models import SubscriberRow
 from newsletter.db.papers import list_papers
 from newsletter.db.subscriber_rows import get
 from newsletter.db.subscriptions import claim_confirmation_mail, confirm, request_subscription
+from newsletter.db.topics import first_topic
 from newsletter.delivery.compose import Composer
 from newsletter.domain import SAMPLE_ORIGIN, Frequency, Status, is_sample
+from newsletter.library import LibraryImport
 from newsletter.mail.render import (
     RenderedEmail,
     long_date,
@@ -37,6 +40,7 @@ from newsletter.mail.render import (
 )
 from newsletter.mail.render import render_welcome as welcome_mail
 from newsletter.pipeline.dispatch import next_send_time
+from newsletter.subscribers.library_import import store_entries
 from newsletter.web import forms
 from newsletter.web.account import recipient
 from newsletter.web.context import Mail, MailClaim, OutgoingMail
@@ -46,6 +50,7 @@ from newsletter.web.retry import PATIENCE_SECONDS, until_stored
 
 log = logging.getLogger(__name__)
 Outgoing = tuple[str, RenderedEmail, MailClaim]  # recipient, mail, what it took from limits
+Library = tuple[LibraryImport, str]  # a library file as read, and its name
 
 SUBSCRIBED_TITLE = "Check your inbox"
 SUBSCRIBED_MESSAGE = (
@@ -79,10 +84,13 @@ class Signups:
     resubscribe_after: timedelta
     patience: float = PATIENCE_SECONDS
 
-    async def request(self, checked: forms.Checked, now: datetime) -> None:
+    async def request(
+        self, checked: forms.Checked, now: datetime, library: Library | None = None
+    ) -> None:
         """Store the request (never touching an active subscription) and send the one mail
-        this address may get now, if any."""
-        await self._store_then_mail(functools.partial(self._store, checked, now))
+        this address may get now, if any. `library` (a file read from the form, and its
+        name) becomes the pending subscription's library, used once it is confirmed."""
+        await self._store_then_mail(functools.partial(self._store, checked, now, library))
 
     async def mail_manage_link(self, subscriber_id: int, now: datetime) -> None:
         """A confirmed subscriber asked again from the confirmation link: mail the way in."""
@@ -101,7 +109,9 @@ class Signups:
         if outgoing is not None:
             await self.mail.send(*outgoing)
 
-    def _store(self, checked: forms.Checked, now: datetime) -> Outgoing | None:
+    def _store(
+        self, checked: forms.Checked, now: datetime, library: Library | None
+    ) -> Outgoing | None:
         with self.sessions.begin() as session:
             row = request_subscription(
                 session,
@@ -113,6 +123,12 @@ class Signups:
             )
             if row.status == Status.BOUNCED:
                 return None  # the address does not exist: mailing it again only hurts
+            if library is not None and row.status == Status.PENDING:
+                # Like the profile, the library of a pending request is replaced by the
+                # latest one; a confirmed subscription is never touched from this form.
+                topic = first_topic(session, row)
+                remove_library(session, topic.id, now=now)
+                store_entries(session, topic.id, library[0], source=library[1], now=now)
             return self._claimed(row, now)
 
     def _manage_link(self, subscriber_id: int, now: datetime) -> Outgoing | None:
@@ -158,11 +174,12 @@ def first_mail(row: SubscriberRow, composer: Composer) -> RenderedEmail:
     )
 
 
-def confirm_and_welcome(row: SubscriberRow, *, now: datetime, mail: OutgoingMail) -> None:
+def confirm_and_welcome(row: SubscriberRow, *, now: datetime, mail: OutgoingMail) -> bool:
     """Confirm a pending subscription; the first confirmation also sends the welcome mail
-    (confirming again, or an ended subscription, changes and sends nothing)."""
+    (confirming again, or an ended subscription, changes and sends nothing). True when it
+    was confirmed now."""
     if not confirm(row, now=now):
-        return
+        return False
     who = recipient(row)
     welcome = welcome_mail(
         recipient=row.email,
@@ -171,6 +188,7 @@ def confirm_and_welcome(row: SubscriberRow, *, now: datetime, mail: OutgoingMail
         masthead=mail.masthead,
     )
     mail.later(row.email, welcome)
+    return True
 
 
 def confirmed_page(

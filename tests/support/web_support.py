@@ -77,9 +77,15 @@ def web_client(
     limits: WebLimits | None = None,
     mailer: Any = None,
     client: str = "203.0.113.7",
+    learning_embedder: Any = None,
 ) -> httpx.AsyncClient:
     app = create_app(
-        settings, sessions=sessions, clock=clock or time.time, limits=limits, mailer=mailer
+        settings,
+        sessions=sessions,
+        clock=clock or time.time,
+        limits=limits,
+        mailer=mailer,
+        learning_embedder=learning_embedder,
     )
     transport = httpx.ASGITransport(app=app, client=(client, 40000))
     return httpx.AsyncClient(transport=transport, base_url="http://testserver")
@@ -87,6 +93,17 @@ def web_client(
 
 def csrf_of(page: httpx.Response, index: int = 0) -> str:
     return _CSRF.findall(page.text)[index]
+
+
+def csrf_for(page: httpx.Response, action: str) -> str:
+    """The CSRF token of the page's (first) form that posts to `action`."""
+    form = re.search(
+        rf'<form [^>]*action="{re.escape(action)}"[^>]*>\s*<input type="hidden" '
+        rf'name="{CSRF_FIELD}" value="([^"]+)"',
+        page.text,
+    )
+    assert form is not None, f"no form posting to {action}"
+    return form.group(1)
 
 
 def mail(received: bytes) -> EmailMessage:

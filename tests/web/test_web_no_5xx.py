@@ -23,6 +23,7 @@ from starlette.testclient import TestClient
 
 from newsletter.config import Settings
 from newsletter.db.subscriber_rows import find
+from newsletter.db.topics import topics_of
 from newsletter.mail.links import Links, Recipient
 from newsletter.web.app import create_app
 from newsletter.web.context import WebLimits
@@ -40,7 +41,7 @@ FIELDS = [
     "email", "description", "keywords", "exclude", "categories", "other_categories",
     "category_mode", "category_filter", "authors", "send_hour", "timezone", "frequency",
     "send_weekday", "website", "seed_papers", "disliked_papers", "paused", "paper", "vote",
-    "action", "List-Unsubscribe",
+    "action", "List-Unsubscribe", "name", "position", "order", "content", "filename", "library",
 ]  # fmt: skip
 ODD_TEXT = ["\x00", "\ud800", "\udfff", "a\x00b", "\u202e", "\ufeff", "%00", "..", "€", "<b>"]
 RAW_NUMBERS = ["NaN", "Infinity", "-Infinity", "1e999", "-1e999", "1" + "0" * 400, "1e-999"]
@@ -123,8 +124,12 @@ def requests(draw: st.DrawFn) -> dict[str, Any]:
             "body": body, "query": query}  # fmt: skip
 
 
-def concrete_path(template: str, made: Links, who: Recipient, good: bool, garbage: str) -> str:
+def concrete_path(
+    template: str, made: Links, who: Recipient, good: bool, garbage: str, topic: int = 0
+) -> str:
     def token(match: re.Match[str]) -> str:
+        if match.group(0) == "{topic_id}":  # one of the subscriber's topics, or garbage
+            return str(topic) if good else garbage or "x"
         purpose = TOKEN_FOR.get(template.removeprefix("/api").split("/")[1])
         if not good or purpose is None:
             return garbage or "x"
@@ -152,7 +157,10 @@ def no_5xx(database: Database, tmp_path: Any, examples: int) -> None:
     @given(request=requests())
     def check(request: dict[str, Any]) -> None:
         who = present_subscriber(database.sessions)
-        path = concrete_path(request["path"], made, who, request["good_token"], request["garbage"])
+        path = concrete_path(
+            request["path"], made, who, request["good_token"], request["garbage"],
+            first_topic_id(database.sessions, who),
+        )  # fmt: skip
         body = dict(request["body"])
         if "data" in body:  # encoded here: the client refuses lone surrogates
             fields = dict(body.pop("data"))
@@ -174,6 +182,12 @@ def encoded(fields: dict[str, str]) -> str:
         return quote(text.encode("utf-8", "surrogatepass"), safe="")
 
     return "&".join(f"{part(key)}={part(value)}" for key, value in fields.items())
+
+
+def first_topic_id(sessions: sessionmaker[Session], who: Recipient) -> int:
+    with sessions() as session:
+        topics = topics_of(session, who.subscriber_id)
+        return topics[0].id if topics else 1
 
 
 def present_subscriber(sessions: sessionmaker[Session]) -> Recipient:

@@ -10,18 +10,33 @@ from fastapi import APIRouter
 
 from newsletter.web.routes import (
     api,
+    api_topics,
     dev_mail,
     feedback,
     feeds,
     health,
     manage,
+    rating,
     subscribe,
+    topics,
     unsubscribe,
 )
 
 # Every app's routers, in the order the OpenAPI schema lists them. `dev_mail.router` only
 # where mail goes to the development sink.
 ROUTERS: tuple[APIRouter, ...] = tuple(
-    area.router for area in (subscribe, manage, unsubscribe, feedback, feeds, api, health)
+    area.router
+    for area in (
+        subscribe,
+        manage,
+        topics,
+        rating,
+        unsubscribe,
+        feedback,
+        feeds,
+        api,
+        api_topics,
+        health,
+    )
 )
 __all__ = ["ROUTERS", "dev_mail"]

@@ -26,6 +26,7 @@ from newsletter.web.deps import (
     ClientKey,
     DbSession,
     Durably,
+    LearnerDep,
     LimitersDep,
     NowDep,
     OpenLink,
@@ -36,6 +37,7 @@ from newsletter.web.deps import (
     allow,
 )
 from newsletter.web.feedback import feedback_target
+from newsletter.web.rating import learn_from_digest_vote
 from newsletter.web.schemas import (
     Accepted,
     FeedbackIn,
@@ -128,8 +130,16 @@ async def unsubscribe_now(token: str, durably: Durably, now: NowDep) -> Accepted
 
 
 @router.post("/feedback/{token}")
-def feedback(token: str, body: FeedbackIn, opener: OpenLink) -> Accepted:
+def feedback(
+    token: str,
+    body: FeedbackIn,
+    opener: OpenLink,
+    session: DbSession,
+    learner: LearnerDep,
+    now: NowDep,
+) -> Accepted:
     paper_id, more = feedback_target(body.paper, body.vote)
     row = opener.subscriber(Purpose.FEEDBACK, token)
     record_feedback(row, paper_id=paper_id, more=more)
+    learn_from_digest_vote(session, row, paper_id=paper_id, more=more, learner=learner, now=now)
     return Accepted(status="noted", detail=f"{body.vote} like {paper_id}")

@@ -13,8 +13,17 @@ from sqlalchemy.orm import Session
 from newsletter.db.papers import papers_by_id
 from newsletter.db.subscriptions import record_feedback
 from newsletter.web.account import recipient
-from newsletter.web.deps import DbSession, FeedbackRow, LinksDep, PagesDep, csrf_form
+from newsletter.web.deps import (
+    DbSession,
+    FeedbackRow,
+    LearnerDep,
+    LinksDep,
+    NowDep,
+    PagesDep,
+    csrf_form,
+)
 from newsletter.web.feedback import feedback_target
+from newsletter.web.rating import learn_from_digest_vote
 
 router = APIRouter(include_in_schema=False)
 # The feedback form holds nothing but its CSRF token.
@@ -49,10 +58,17 @@ def feedback_page(
     "/feedback/{token}", response_class=HTMLResponse, dependencies=[Depends(_feedback_form)]
 )
 def feedback(
-    target: Vote, row: FeedbackRow, session: DbSession, pages: PagesDep, links: LinksDep
+    target: Vote,
+    row: FeedbackRow,
+    session: DbSession,
+    pages: PagesDep,
+    links: LinksDep,
+    learner: LearnerDep,
+    now: NowDep,
 ) -> HTMLResponse:
     paper_id, more = target
     record_feedback(row, paper_id=paper_id, more=more)
+    learn_from_digest_vote(session, row, paper_id=paper_id, more=more, learner=learner, now=now)
     what = "more" if more else "fewer"
     return pages.notice(
         "Thanks, noted",

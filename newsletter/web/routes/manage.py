@@ -14,6 +14,7 @@ from newsletter.web import forms
 from newsletter.web.account import back_to, export, mail_preview, preferences_page
 from newsletter.web.deps import (
     DbSession,
+    LearnerDep,
     LimitsDep,
     LinksDep,
     MailDep,
@@ -32,11 +33,16 @@ router = APIRouter(include_in_schema=False)
 
 @router.get("/preferences/{token}", response_class=HTMLResponse)
 def preferences(
-    row: PreferencesRow, pages: PagesDep, links: LinksDep, settings: SettingsDep, limits: LimitsDep
+    token: str,
+    row: PreferencesRow,
+    pages: PagesDep,
+    links: LinksDep,
+    settings: SettingsDep,
+    limits: LimitsDep,
 ) -> HTMLResponse:
     cooldown = limits.confirmation_cooldown
     return preferences_page(
-        pages, row, links=links, default_zone=settings.timezone, cooldown=cooldown
+        pages, row, token=token, links=links, default_zone=settings.timezone, cooldown=cooldown
     )
 
 
@@ -49,6 +55,9 @@ def save(
     links: LinksDep,
     settings: SettingsDep,
     limits: LimitsDep,
+    session: DbSession,
+    learner: LearnerDep,
+    now: NowDep,
 ) -> Response:
     zone = settings.timezone
     try:
@@ -57,6 +66,7 @@ def save(
         return preferences_page(
             pages,
             row,
+            token=token,
             links=links,
             default_zone=zone,
             cooldown=limits.confirmation_cooldown,
@@ -65,6 +75,8 @@ def save(
             problems=exc.problems,
         )
     update_preferences(row, profile=checked.profile, schedule=checked.schedule)
+    if row.profile is not None:  # the prior its model learned on changed
+        learner.refit_if_learning(session, row.profile, now=now)
     return back_to(token, "saved")
 
 

@@ -7,12 +7,14 @@ from fastapi.responses import HTMLResponse
 
 from newsletter.db.subscriber_rows import to_profile
 from newsletter.domain import Status
+from newsletter.library import LibraryError
 from newsletter.web import forms
 from newsletter.web.account import DONE, mail_preview, refused_message
 from newsletter.web.deps import (
     ClientKey,
     ConfirmRow,
     DbSession,
+    LearnerDep,
     LimitersDep,
     LimitsDep,
     MailDep,
@@ -24,11 +26,14 @@ from newsletter.web.deps import (
     SettingsDep,
     SignupsDep,
     SubscribeForm,
+    SubscribeUpload,
     allow,
 )
+from newsletter.web.library import read_lines, read_uploaded
 from newsletter.web.signup import (
     SUBSCRIBED_MESSAGE,
     SUBSCRIBED_TITLE,
+    Library,
     already_confirmed_page,
     confirm_and_welcome,
     confirmed_page,
@@ -68,10 +73,12 @@ def preview(
 @router.post("/", response_class=HTMLResponse)
 def subscribe(
     values: SubscribeForm,
+    upload: SubscribeUpload,
     pages: PagesDep,
     session: DbSession,
     settings: SettingsDep,
     limiters: LimitersDep,
+    limits: LimitsDep,
     client: ClientKey,
     now: NowDep,
     signups: SignupsDep,
@@ -85,8 +92,17 @@ def subscribe(
         checked = forms.check(values, need_email=True, default_timezone=zone)
     except forms.FormError as exc:
         return index_page(pages, session, zone, status=422, values=values, problems=exc.problems)
-    background.add_task(signups.request, checked, now)  # after the answer: see `signup`
-    return pages.notice(SUBSCRIBED_TITLE, SUBSCRIBED_MESSAGE)
+    library: Library | None = None
+    report: list[str] = []
+    if upload is not None:  # read now, whatever the address: its report depends on the file
+        try:
+            read = read_uploaded(upload, max_bytes=limits.max_upload_bytes)
+        except LibraryError as exc:
+            problems = {"library": str(exc)}
+            return index_page(pages, session, zone, status=422, values=values, problems=problems)
+        library, report = (read, upload.filename), read_lines(read, upload.filename)
+    background.add_task(signups.request, checked, now, library)  # after the answer: `signup`
+    return pages.notice(SUBSCRIBED_TITLE, SUBSCRIBED_MESSAGE, details=report)
 
 
 @router.get("/confirm/{token}", response_class=HTMLResponse)
@@ -105,6 +121,8 @@ def confirm_page(
 @router.post("/confirm/{token}", response_class=HTMLResponse, dependencies=[RequireCsrf])
 def confirm_post(
     row: ConfirmRow,
+    session: DbSession,
+    learner: LearnerDep,
     pages: PagesDep,
     now: NowDep,
     mail: MailDep,
@@ -117,7 +135,10 @@ def confirm_post(
         # onto this page, which anyone holding the confirmation mail can open.
         background.add_task(signups.mail_manage_link, row.id, now)
         return already_confirmed_page(pages)
-    confirm_and_welcome(row, now=now, mail=mail)
+    if confirm_and_welcome(row, now=now, mail=mail) and row.profile is not None:
+        # The library sent with the subscribe form is learned from now, not before: an
+        # unconfirmed address never costs a fit.
+        learner.refit_if_learning(session, row.profile, now=now)
     return confirmed_page(pages, row, now=now, default_zone=settings.timezone)
 
 
