@@ -14,13 +14,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import numpy as np
 from sqlalchemy.orm import Session
 
 from newsletter.db.examples import library_of, model_bytes, topic_model, votes_of
 from newsletter.db.models import InterestProfileRow, LibraryEntryRow, SubscriberRow, VoteRow
 from newsletter.db.outbox import subscriber_digests
 from newsletter.db.papers import papers_by_id
-from newsletter.matching.learning.apply import pushed_up_titles
+from newsletter.matching.learning import apply as learned_model
 from newsletter.matching.semantic import Embedder, EmbeddingCache, paper_vectors
 
 MAX_LISTED = 500  # library entries and votes listed on the page (the counts say the rest)
@@ -126,8 +127,15 @@ def _latest_digest(
         vectors = paper_vectors(
             [papers[item["id"]] for item in shown], embedder=embedder, cache=cache
         )
+        explained = learned_model.Learned(
+            model, np.empty(0, dtype=np.float32)
+        )  # decoded once, to explain
         pushed = [
-            list(pushed_up_titles(model, cache, embedder.name, papers[item["id"]], vector))
+            list(
+                learned_model.pushed_up_titles(
+                    explained, cache, embedder.name, papers[item["id"]], vector
+                )
+            )
             for item, vector in zip(shown, vectors, strict=True)
         ]
     why = [
