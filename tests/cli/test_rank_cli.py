@@ -8,15 +8,21 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner, Result
 
+from newsletter.cli import papers as papers_command
 from newsletter.cli.app import app
+from newsletter.matching.embedding import DEFAULT_MODEL, load_embedder
+from newsletter.matching.semantic import Embedder
 
 LISTING = "arxiv_listing_atom_cs.AI_2025-08-20.xml"
 
 
 @pytest.fixture
-def env(tmp_path: Path) -> dict[str, str]:
-    # A database path that cannot be created: rank must not need one.
-    return {"NEWSLETTER_DATABASE_URL": "sqlite:////proc/no-such-dir/db.sqlite"}
+def env_overrides() -> dict[str, str | None]:
+    return {
+        # A database path that cannot be created: rank must not need one.
+        "NEWSLETTER_DATABASE_URL": "sqlite:////proc/no-such-dir/db.sqlite",
+        "NEWSLETTER_EMBEDDING_MODEL": None,  # the default: semantic ranking is on
+    }
 
 
 def rank(env: dict[str, str], *args: str) -> Result:
@@ -62,8 +68,18 @@ def test_jsonl_titles_come_back_collapsed(env: dict[str, str], tmp_path: Path) -
     assert rows[0]["id"].startswith("local:")
 
 
-def test_semantic_by_default(env: dict[str, str], data_dir: Path) -> None:
-    pytest.importorskip("sentence_transformers")
+def test_semantic_by_default(
+    env: dict[str, str], data_dir: Path, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The command gets the session's copy of the model (already loaded, its vectors kept)
+    # when it asks for the default one; what it asks for is recorded and checked.
+    asked: list[str | None] = []
+
+    def load(model: str | None) -> Embedder | None:
+        asked.append(model)
+        return embedder if model == embedder.name else load_embedder(model)
+
+    monkeypatch.setattr(papers_command, "load_embedder", load)
     result = rank(
         env, "--papers", str(data_dir / LISTING), "--interests",
         "automating the work of electronics engineers on chips", "--format", "json",
@@ -71,6 +87,7 @@ def test_semantic_by_default(env: dict[str, str], data_dir: Path) -> None:
     assert result.exit_code == 0, result.output
     rows = json.loads(result.stdout)
     assert any("close in meaning" in line for row in rows for line in row["why"])
+    assert asked == [DEFAULT_MODEL]
 
 
 def test_table_output(env: dict[str, str], data_dir: Path) -> None:
