@@ -1,16 +1,31 @@
 """The environment every `newsletter` command runs with in these tests.
 
 One `env` for all CLI tests; a module that needs a setting of its own overrides
-`env_overrides` (None leaves a setting at the service's default)."""
+`env_overrides` (None leaves a setting at the service's default). The click command behind
+the Typer app is built once per session, as one `newsletter` process builds it once."""
 
 from __future__ import annotations
 
+import functools
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import typer.main
+import typer.testing
 
 from tests.support.cli_support import SITE
+
+
+@pytest.fixture(scope="session", autouse=True)
+def command_built_once() -> Iterator[None]:
+    """Typer's CliRunner turns the app into a click command on every invoke (about 25 ms of
+    evaluating every command's annotations); the `newsletter` process does that once, and
+    so do the tests."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(typer.testing, "_get_command", functools.cache(typer.main.get_command))
+        yield
 
 
 @pytest.fixture
