@@ -11,6 +11,8 @@ from types import ModuleType
 
 import pytest
 
+pytestmark = pytest.mark.slow  # each runs a benchmark script in its own process
+
 ROOT = Path(__file__).parents[1]
 
 
@@ -50,9 +52,10 @@ def test_send_benchmark_runs() -> None:
 
 
 @pytest.mark.postgres
-def test_scale_benchmark_runs(postgres_url: str) -> None:
+def test_scale_benchmark_runs(postgres_server: str) -> None:
+    # The benchmark makes (and drops) its own database on the server it is given.
     out = run(
-        "benchmarks/scale.py", "--database-url", postgres_url, "--subscribers", "60",
+        "benchmarks/scale.py", "--database-url", postgres_server, "--subscribers", "60",
         "--workers", "1", "--connections", "2",
     )  # fmt: skip
     assert "1 worker(s): " in out

@@ -19,15 +19,6 @@ FEED_ERROR = b"""<?xml version='1.0' encoding='UTF-8'?>
 <title>Feed error for query</title><updated>2025-08-20T04:00:00Z</updated></feed>"""
 
 
-@pytest.fixture
-def env(tmp_path: Path) -> dict[str, str]:
-    return {
-        "NEWSLETTER_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}",
-        "NEWSLETTER_HTTP_RETRIES": "0",
-        "NEWSLETTER_LOG_LEVEL": "WARNING",
-    }
-
-
 def invoke(env: dict[str, str], *args: str) -> Result:
     return CliRunner().invoke(app, list(args), env=env)
 
@@ -208,7 +199,8 @@ def test_production_without_secret_refuses_to_start(env: dict[str, str]) -> None
     assert "NEWSLETTER_SECRET_KEY must be set" in result.stderr
 
 
-def test_db_upgrade_and_downgrade(env: dict[str, str]) -> None:
+def test_db_upgrade_and_downgrade(env: dict[str, str], tmp_path: Path) -> None:
+    env["NEWSLETTER_DATABASE_URL"] = f"sqlite:///{tmp_path / 'empty.db'}"  # not the template
     assert invoke(env, "db", "upgrade").exit_code == 0
     assert invoke(env, "db", "downgrade").exit_code == 0
     assert invoke(env, "db", "upgrade").exit_code == 0

@@ -14,7 +14,7 @@ import pytest
 
 from newsletter.db.papers import list_papers
 from tests.support.cli_support import invoke, ok, sessions_for
-from tests.support.smtp_server import ScriptedSmtpServer, smtp_server_fixture  # noqa: F401
+from tests.support.smtp_server import ScriptedSmtpServer
 
 ABOUT_RETRIEVAL = (
     "We study retrieval augmented generation for question answering: a retriever finds "

@@ -23,25 +23,11 @@ from newsletter.db.models import SubscriberRow
 from newsletter.delivery.sink import SINK_HOST, list_mail, start_sink
 from newsletter.mail.verp import Verp
 from tests.conftest import DATA
-from tests.support.cli_support import error_line, invoke, ok, sessions_for
-from tests.support.smtp_server import Script, ScriptedSmtpServer, smtp_server_fixture  # noqa: F401
+from tests.support.cli_support import SITE, error_line, invoke, ok, sessions_for
+from tests.support.smtp_server import Script, ScriptedSmtpServer
 
 LISTING = DATA / "arxiv_listing_atom_cs.AI_2025-08-20.xml"
 DAY = "2025-08-20"
-SITE = "https://digest.example.org"
-
-
-@pytest.fixture
-def env(tmp_path: Path) -> dict[str, str]:
-    return {
-        "NEWSLETTER_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}",
-        "NEWSLETTER_EMBEDDING_MODEL": "",  # lexical ranking only: fast, no model on disk
-        "NEWSLETTER_MAIL_SINK_DIR": str(tmp_path / "mail"),
-        "NEWSLETTER_BASE_URL": SITE,
-        "NEWSLETTER_MAIL_FROM": "Paper digest <digest@example.org>",
-        "NEWSLETTER_LOG_LEVEL": "WARNING",
-        "COLUMNS": "200",  # rich tables must not fold keys and subjects
-    }
 
 
 def outbox_states(env: dict[str, str]) -> dict[str, int]:

@@ -7,7 +7,6 @@ import mailbox
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
@@ -21,21 +20,10 @@ from tests.conftest import DATA
 from tests.support import cli_support
 from tests.support.cli_support import ok, sessions_for
 from tests.support.queued import bulk_subscribers, queue_digests, topic_papers
-from tests.support.smtp_server import ScriptedSmtpServer, smtp_server_fixture  # noqa: F401
+from tests.support.smtp_server import ScriptedSmtpServer
 
 DAY = date(2026, 11, 27)
 BOUNCES = DATA / "bounces"
-
-
-@pytest.fixture
-def env(tmp_path: Path) -> dict[str, str]:
-    return {
-        "NEWSLETTER_DATABASE_URL": f"sqlite:///{tmp_path / 'ops.db'}",
-        "NEWSLETTER_EMBEDDING_MODEL": "",
-        "NEWSLETTER_MAIL_FROM": "Paper digest <digest@example.org>",
-        "NEWSLETTER_LOG_LEVEL": "WARNING",
-        "COLUMNS": "200",
-    }
 
 
 def test_worker_once_drains_the_outbox(

@@ -24,14 +24,9 @@ HEADER = "email,interests,keywords,exclude,categories,authors,frequency,send_hou
 
 
 @pytest.fixture
-def env(tmp_path: Path) -> dict[str, str]:
-    return {
-        "NEWSLETTER_DATABASE_URL": f"sqlite:///{tmp_path / 'subscribers.db'}",
-        "NEWSLETTER_EMBEDDING_MODEL": "",
-        "NEWSLETTER_LOG_LEVEL": "WARNING",
-        "NEWSLETTER_TIMEZONE": "Europe/Berlin",
-        "COLUMNS": "250",
-    }
+def env_overrides() -> dict[str, str | None]:
+    # A default zone that is not UTC, so listings visibly mark who uses the default.
+    return {"NEWSLETTER_TIMEZONE": "Europe/Berlin"}
 
 
 def invoke(env: dict[str, str], *args: str, stdin: str | None = None) -> Result:

@@ -9,7 +9,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner, Result
 
+from newsletter.cli import papers as papers_command
 from newsletter.cli.app import app
+from newsletter.matching.embedding import DEFAULT_MODEL, load_embedder
+from newsletter.matching.semantic import Embedder
 from newsletter.normalize import content_id
 from newsletter.sources.files import parse_file_bytes
 
@@ -18,10 +21,11 @@ FINANCE = {"2508.13429", "2508.13327", "2508.13915", "2508.13174"}  # the listin
 
 
 @pytest.fixture
-def env(tmp_path: Path) -> dict[str, str]:
-    # A database path that cannot be created: rank must not need one.
+def env_overrides(tmp_path: Path) -> dict[str, str | None]:
     return {
+        # A database path that cannot be created: rank must not need one.
         "NEWSLETTER_DATABASE_URL": "sqlite:////proc/no-such-dir/db.sqlite",
+        "NEWSLETTER_EMBEDDING_MODEL": None,  # the default: semantic ranking is on
         "NEWSLETTER_EMBEDDING_CACHE_FILE": str(tmp_path / "cache" / "vectors.sqlite3"),
     }
 
@@ -68,8 +72,18 @@ def test_jsonl_titles_come_back_collapsed(env: dict[str, str], tmp_path: Path) -
     assert rows[0]["id"].startswith("local:")
 
 
-def test_semantic_by_default(env: dict[str, str], data_dir: Path) -> None:
-    pytest.importorskip("sentence_transformers")
+def test_semantic_by_default(
+    env: dict[str, str], data_dir: Path, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The command gets the session's copy of the model (already loaded, its vectors kept)
+    # when it asks for the default one; what it asks for is recorded and checked.
+    asked: list[str | None] = []
+
+    def load(model: str | None) -> Embedder | None:
+        asked.append(model)
+        return embedder if model == embedder.name else load_embedder(model)
+
+    monkeypatch.setattr(papers_command, "load_embedder", load)
     result = rank(
         env, "--papers", str(data_dir / LISTING), "--interests",
         "automating the work of electronics engineers on chips", "--format", "json",
@@ -77,6 +91,7 @@ def test_semantic_by_default(env: dict[str, str], data_dir: Path) -> None:
     assert result.exit_code == 0, result.output
     rows = json.loads(result.stdout)
     assert any(line.startswith("close to your interest") for row in rows for line in row["why"])
+    assert asked == [DEFAULT_MODEL]
 
 
 def test_table_output(env: dict[str, str], data_dir: Path) -> None:

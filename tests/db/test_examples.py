@@ -35,7 +35,6 @@ from tests.conftest import DATA
 from tests.support.factories import arxiv_paper
 from tests.support.web_support import (
     Database,
-    database_fixture,  # noqa: F401
     subscriber,
 )
 

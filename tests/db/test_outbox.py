@@ -2,25 +2,21 @@
 
 from __future__ import annotations
 
-import os
 import threading
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
-from typing import cast
 
 import pytest
-from sqlalchemy import Engine, create_engine, make_url, select, text
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from newsletter.db import migrations, outbox, outbox_claims
-from newsletter.db.engine import make_engine, session_factory
-from newsletter.db.models import Base, OutboxRow, SentPaperRow, SubscriberRow
+from newsletter.db import outbox, outbox_claims
+from newsletter.db.engine import make_engine
+from newsletter.db.models import OutboxRow, SentPaperRow, SubscriberRow
 from newsletter.db.outbox import ClaimedDigest, NewDigest, State
 from newsletter.db.subscribers import add_or_update
 from newsletter.domain import Highlight, Match
 from newsletter.matching.profile import build_profile
-from tests.conftest import POSTGRES_ENV
 from tests.support.factories import arxiv_paper
 
 NOW = datetime(2025, 8, 20, 6, 0, tzinfo=UTC)
@@ -28,45 +24,15 @@ DAY = date(2025, 8, 20)
 LEASE = timedelta(minutes=10)
 
 
-@pytest.fixture(scope="module")
-def pg_engine() -> Iterator[Engine]:
-    """One migrated PostgreSQL database for the module, emptied before each test:
-    CREATE DATABASE costs far more than the tests themselves (same skip rules as conftest)."""
-    base = os.environ.get(POSTGRES_ENV)
-    if not base:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"CI=true but {POSTGRES_ENV} is not set")
-        pytest.skip(f"set {POSTGRES_ENV} to run the PostgreSQL tests")
-    name = f"newsletter_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(base).set(database=name).render_as_string(hide_password=False)
-    # A claim that waits on a lock (no SKIP LOCKED) fails the test instead of hanging it.
-    engine = make_engine(url, pool_size=8, connect_args={"options": "-c lock_timeout=5000"})
-    try:
-        migrations.upgrade(engine)
-        yield engine
-    finally:
-        engine.dispose()
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
 @pytest.fixture
-def pg_sessions(pg_engine: Engine) -> sessionmaker[Session]:
-    with pg_engine.begin() as connection:
-        tables = ", ".join(Base.metadata.tables)
-        connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-    return session_factory(pg_engine)
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def any_sessions(request: pytest.FixtureRequest) -> sessionmaker[Session]:
-    if request.param == "postgres":
-        return cast("sessionmaker[Session]", request.getfixturevalue("pg_sessions"))
-    return cast("sessionmaker[Session]", request.getfixturevalue("sessions"))
+def pg_engine(migrated_postgres_url: str) -> Iterator[Engine]:
+    """The conftest database; a claim that waits on a lock (no SKIP LOCKED) fails the test
+    after 5 s instead of hanging it."""
+    engine = make_engine(
+        migrated_postgres_url, pool_size=8, connect_args={"options": "-c lock_timeout=5000"}
+    )
+    yield engine
+    engine.dispose()
 
 
 def add_subscriber(sessions: sessionmaker[Session], email: str) -> int:

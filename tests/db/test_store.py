@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from newsletter.db import migrations
-from newsletter.db.engine import make_engine, session_factory
 from newsletter.db.fetch_runs import failed_since, latest_per_source
 from newsletter.db.papers import count_papers, list_papers, papers_by_id, store_papers
 from newsletter.domain import AnnounceType, IngestCounts, ParseResult, Source
@@ -21,15 +18,6 @@ from tests.support.factories import arxiv_paper, hf_paper
 
 NOW = datetime(2025, 8, 20, 6, 0, tzinfo=UTC)
 LATER = datetime(2025, 8, 21, 6, 0, tzinfo=UTC)
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def any_sessions(request: pytest.FixtureRequest) -> Iterator[sessionmaker[Session]]:
-    fixture = "sqlite_url" if request.param == "sqlite" else "postgres_url"
-    engine = make_engine(str(request.getfixturevalue(fixture)))
-    migrations.upgrade(engine)
-    yield session_factory(engine)
-    engine.dispose()
 
 
 def store(sessions: sessionmaker[Session], *papers: object, now: datetime = NOW) -> IngestCounts:

@@ -24,7 +24,6 @@ from newsletter.db.topics import (
 from newsletter.domain import InterestProfile
 from tests.support.web_support import (
     Database,
-    database_fixture,  # noqa: F401
     subscriber,
 )
 

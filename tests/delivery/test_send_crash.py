@@ -10,13 +10,16 @@ from collections import Counter
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from newsletter.db import outbox
 from tests.support.factories import arxiv_paper
-from tests.support.processes import newsletter_process, wait_for
+from tests.support.processes import newsletter_process
 from tests.support.queued import queue_digests
-from tests.support.smtp_server import Script, ScriptedSmtpServer, smtp_server_fixture  # noqa: F401
+from tests.support.smtp_server import Script, ScriptedSmtpServer
+
+pytestmark = pytest.mark.slow  # two `newsletter send` processes, 2,000 digests
 
 RECIPIENTS = 2000
 KILL_AFTER = 300
@@ -51,8 +54,9 @@ def test_killed_sender_resumes_without_losing_or_flooding_anyone(
 
     first = send_process(sqlite_url, smtp_server, tmp_path)
     try:
-        wait_for(
-            lambda: len(smtp_server.accepted) >= KILL_AFTER or first.poll() is not None, timeout=120
+        smtp_server.wait_until(
+            lambda: smtp_server.recipients_reached >= KILL_AFTER or first.poll() is not None,
+            timeout=120,
         )
         first.send_signal(signal.SIGKILL)
     finally:

@@ -21,7 +21,7 @@ from newsletter.delivery.sender import Sender, SendPolicy, SendReport
 from newsletter.delivery.smtp import SmtpConfig, SmtpPool
 from tests.support.factories import arxiv_paper
 from tests.support.queued import queue_digests
-from tests.support.smtp_server import Script, ScriptedSmtpServer, smtp_server_fixture  # noqa: F401
+from tests.support.smtp_server import Script, ScriptedSmtpServer
 
 pytestmark = pytest.mark.anyio
 DAY = date(2026, 11, 27)

@@ -21,8 +21,6 @@ from tests.support.smtp_server import (
     ScriptedSmtpServer,
     TlsFiles,
     running_smtp_server,
-    smtp_server_fixture,  # noqa: F401 (the smtp_server fixture)
-    tls_files_fixture,  # noqa: F401 (the tls_files fixture)
 )
 
 pytestmark = pytest.mark.anyio

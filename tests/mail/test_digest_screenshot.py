@@ -24,6 +24,8 @@ from newsletter.sources.files import parse_file_bytes
 from newsletter.sources.huggingface import parse_daily_papers
 from tests.conftest import read_data
 
+pytestmark = pytest.mark.slow  # headless Chromium
+
 ARTIFACTS = Path(__file__).resolve().parents[2] / "var" / "test-artifacts"
 SITE = "https://digest.example.org"
 # Stems, as the matcher's query features are.

@@ -25,6 +25,8 @@ from newsletter.matching.ranker import Ranker
 from newsletter.sources.files import FileSource
 from tests.conftest import DATA
 
+pytestmark = pytest.mark.slow  # SpamAssassin
+
 LISTING = DATA / "arxiv_listing_atom_cs.AI_2025-08-20.xml"
 DAY = date(2025, 8, 20)
 MAX_SCORE = 2.0

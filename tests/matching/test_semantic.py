@@ -9,10 +9,9 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+from sqlalchemy.orm import Session, sessionmaker
 
-from newsletter.db import migrations
 from newsletter.db.embeddings import DbEmbeddingCache
-from newsletter.db.engine import make_engine, session_factory
 from newsletter.domain import Paper
 from newsletter.matching.profile import build_profile
 from newsletter.matching.ranker import Ranker, Weights
@@ -135,14 +134,8 @@ def test_hybrid_is_deterministic_across_chunks(
     assert [[x.paper.id for x in r] for r in one] == [[x.paper.id for x in r] for r in five]
 
 
-@pytest.mark.parametrize(
-    "backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
-)
-def test_database_embedding_cache(backend: str, request: pytest.FixtureRequest) -> None:
-    url = request.getfixturevalue("sqlite_url" if backend == "sqlite" else "postgres_url")
-    engine = make_engine(url)
-    migrations.upgrade(engine)
-    cache = DbEmbeddingCache(session_factory(engine))
+def test_database_embedding_cache(any_sessions: sessionmaker[Session]) -> None:
+    cache = DbEmbeddingCache(any_sessions)
     vectors = {"2508.1:abc": np.arange(4, dtype=np.float32), "2508.2:def": np.ones(4, np.float32)}
     cache.put_many("model-a", vectors)
     cache.put_many("model-a", vectors)  # a second worker storing the same is harmless
@@ -150,15 +143,12 @@ def test_database_embedding_cache(backend: str, request: pytest.FixtureRequest) 
     assert set(found) == {"2508.1:abc", "2508.2:def"}
     assert np.array_equal(found["2508.1:abc"], vectors["2508.1:abc"])
     assert cache.get_many("model-b", ["2508.1:abc"]) == {}
-    engine.dispose()
 
 
 def test_vectors_come_back_from_the_database_cache(
-    listing: list[Paper], embedder: Embedder, sqlite_url: str
+    listing: list[Paper], embedder: Embedder, sessions: sessionmaker[Session]
 ) -> None:
-    engine = make_engine(sqlite_url)
-    migrations.upgrade(engine)
-    cache = DbEmbeddingCache(session_factory(engine))
+    cache = DbEmbeddingCache(sessions)
     counting = CountingEmbedder(embedder)
     first = paper_vectors(listing[:5], embedder=counting, cache=cache)
     again = paper_vectors(listing[:5], embedder=counting, cache=cache)
@@ -170,7 +160,6 @@ def test_vectors_come_back_from_the_database_cache(
     assert counting.texts == before
     assert all(np.array_equal(a, b) for a, b in zip(sentences, again_sentences, strict=True))
     assert np.array_equal(first, again)
-    engine.dispose()
 
 
 def test_without_the_extra_ranking_is_lexical_and_says_so_once() -> None:

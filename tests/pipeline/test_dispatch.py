@@ -11,8 +11,7 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from newsletter.db import migrations, subscriber_rows, subscribers
-from newsletter.db.engine import make_engine, session_factory
+from newsletter.db import subscriber_rows, subscribers
 from newsletter.db.models import OutboxRow, SubscriberRow
 from newsletter.db.papers import store_papers
 from newsletter.db.subscriptions import set_paused
@@ -112,6 +111,7 @@ def test_due_days_are_local_and_include_catch_up() -> None:
     assert due_days(now, hour=9, zone=tokyo, catch_up_days=0) == []
 
 
+@pytest.mark.slow  # two weeks, tick by tick
 def test_each_subscriber_gets_one_digest_per_day_across_dst_and_downtime(
     sessions: sessionmaker[Session],
 ) -> None:
@@ -208,24 +208,20 @@ def test_resuming_after_the_send_hour_does_not_mail_the_paused_days(
 
 
 @pytest.mark.postgres
-def test_two_schedulers_never_queue_twice(postgres_url: str) -> None:
-    engine = make_engine(postgres_url)
-    migrations.upgrade(engine)
-    sessions = session_factory(engine)
-    seed_days(sessions, date(2026, 11, 1), date(2026, 11, 2))
+def test_two_schedulers_never_queue_twice(pg_sessions: sessionmaker[Session]) -> None:
+    seed_days(pg_sessions, date(2026, 11, 1), date(2026, 11, 2))
     since = datetime(2026, 10, 1, tzinfo=UTC)
     for n in range(300):
-        add(sessions, f"r{n}@example.org", zone=ZONES[n % 3], hour=n % 24, since=since)
+        add(pg_sessions, f"r{n}@example.org", zone=ZONES[n % 3], hour=n % 24, since=since)
     now = datetime(2026, 11, 2, 23, 0, tzinfo=UTC)
-    threads = [threading.Thread(target=tick, args=(sessions, now)) for _ in range(4)]
+    threads = [threading.Thread(target=tick, args=(pg_sessions, now)) for _ in range(4)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    found = Counter((email, day) for email, day, _ in rows(sessions))
+    found = Counter((email, day) for email, day, _ in rows(pg_sessions))
     assert found
     assert max(found.values()) == 1
-    engine.dispose()
 
 
 def test_next_send_time_is_what_a_new_subscriber_is_first_due() -> None:
@@ -258,10 +254,10 @@ def test_subscribers_queued_in_parts_each_once(sessions: sessionmaker[Session]) 
 
 
 @pytest.mark.postgres
-def test_dispatchers_share_the_parts_and_queue_everyone_once(postgres_url: str) -> None:
-    engine = make_engine(postgres_url)
-    migrations.upgrade(engine)
-    sessions = session_factory(engine)
+def test_dispatchers_share_the_parts_and_queue_everyone_once(
+    pg_sessions: sessionmaker[Session],
+) -> None:
+    sessions = pg_sessions
     seed_days(sessions, date(2026, 11, 1), date(2026, 11, 2))
     since = datetime(2026, 10, 1, tzinfo=UTC)
     for n in range(300):
@@ -281,4 +277,3 @@ def test_dispatchers_share_the_parts_and_queue_everyone_once(postgres_url: str) 
     found = Counter((email, day) for email, day, _ in rows(sessions))
     assert max(found.values()) == 1
     assert sum(report.total for report in reports) == sum(found.values())
-    engine.dispose()

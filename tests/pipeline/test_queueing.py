@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from itertools import count
-from typing import Any, ClassVar, cast
+from typing import Any, ClassVar
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from newsletter.db import migrations, outbox, outbox_claims
-from newsletter.db.engine import make_engine, session_factory
+from newsletter.db import outbox, outbox_claims
 from newsletter.db.models import OutboxRow, SubscriberRow
 from newsletter.db.papers import store_papers
 from newsletter.db.subscribers import add_or_update, unsubscribe
@@ -40,17 +38,6 @@ OTHER_TOPICS = (
 )
 FILLER = 16
 NO_MATCH = "volcanic seismology"
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def any_sessions(request: pytest.FixtureRequest) -> Iterator[sessionmaker[Session]]:
-    if request.param == "sqlite":
-        yield cast("sessionmaker[Session]", request.getfixturevalue("sessions"))
-        return
-    engine = make_engine(str(request.getfixturevalue("postgres_url")))
-    migrations.upgrade(engine)
-    yield session_factory(engine)
-    engine.dispose()
 
 
 class MessageIds:

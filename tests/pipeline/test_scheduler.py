@@ -17,7 +17,7 @@ from newsletter.domain import InterestProfile
 from newsletter.logs import JsonFormatter
 from newsletter.pipeline import scheduler
 from tests.support.queued import topic_papers
-from tests.support.smtp_server import ScriptedSmtpServer, smtp_server_fixture  # noqa: F401
+from tests.support.smtp_server import ScriptedSmtpServer
 
 NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 

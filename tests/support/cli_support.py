@@ -6,8 +6,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner, Result
 
 from newsletter.cli.app import app
-from newsletter.db import migrations
 from newsletter.db.engine import make_engine, session_factory
+
+SITE = "https://digest.example.org"  # NEWSLETTER_BASE_URL in the tests' `env`
 
 
 def invoke(env: dict[str, str], *args: str, stdin: str | None = None) -> Result:
@@ -26,7 +27,7 @@ def error_line(result: Result) -> str:
 
 
 def sessions_for(env: dict[str, str]) -> sessionmaker[Session]:
-    """Sessions on the database the command line is pointed at (migrated)."""
-    engine = make_engine(env["NEWSLETTER_DATABASE_URL"])
-    migrations.upgrade(engine)
-    return session_factory(engine)
+    """Sessions on the database the command line is pointed at: already migrated, as the
+    `env` fixture's database is a copy of the migrated template (and every command that
+    opens a database migrates it first)."""
+    return session_factory(make_engine(env["NEWSLETTER_DATABASE_URL"]))

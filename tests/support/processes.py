@@ -41,12 +41,13 @@ def newsletter_process(
     )
 
 
-def wait_for(condition: Callable[[], bool], *, timeout: float) -> None:
+def wait_for(condition: Callable[[], bool], *, timeout: float, interval: float = 0.02) -> None:
+    """Poll `condition`; for what the SMTP server sees, its `wait_until` wakes at once."""
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:
             raise AssertionError("timed out waiting")
-        time.sleep(0.02)
+        time.sleep(interval)
 
 
 def newsletter_command(*args: str, cwd: Path, **settings: str) -> subprocess.Popen[str]:

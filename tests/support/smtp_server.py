@@ -17,9 +17,9 @@ connections.
 body, so maybe delivered); `accepted` only those answered 2xx. `connections`,
 `open_connections` and `max_concurrent` count TCP connections (the start-up probe excluded).
 
-The fixtures `smtp_server` and `tls_files` are defined here under other Python names, so
-importing them (`from tests.support.smtp_server import smtp_server_fixture  # noqa: F401`) does not
-clash with the argument name. `running_smtp_server(...)` serves TLS, AUTH and size limits.
+The fixtures `smtp_server` and `tls_files` are registered by tests/conftest.py (a test names
+them, nothing imports them). `running_smtp_server(...)` serves TLS, AUTH and size limits.
+`wait_until(condition)` wakes whenever a message arrives, instead of polling.
 """
 
 from __future__ import annotations
@@ -28,7 +28,8 @@ import asyncio
 import ssl
 import subprocess
 import threading
-from collections.abc import Iterator, Mapping
+import time
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -128,7 +129,9 @@ class ScriptedSmtpServer:
     _open: int = 0
     _max_open: int = 0
     _used: dict[str, int] = field(default_factory=dict)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _arrivals: int = 0  # bodies received so far, for `wait_until`
+    _reached: set[str] = field(default_factory=set)  # recipients with a mail answered 2xx
+    _lock: threading.Condition = field(default_factory=threading.Condition)
 
     def script(self, local_part: str, script: Script) -> None:
         with self._lock:
@@ -143,7 +146,13 @@ class ScriptedSmtpServer:
 
     @property
     def accepted(self) -> list[Received]:
-        return [m for m in self.messages if m.reply is not None and m.reply.startswith("2")]
+        return [m for m in self.messages if _is_accepted(m)]
+
+    @property
+    def recipients_reached(self) -> int:
+        """How many different recipients have had a mail accepted (cheap: no copy)."""
+        with self._lock:
+            return len(self._reached)
 
     @property
     def connections(self) -> int:
@@ -193,6 +202,32 @@ class ScriptedSmtpServer:
     def _record(self, received: Received) -> None:
         with self._lock:
             self._messages.append(received)
+            self._arrivals += 1
+            if _is_accepted(received):
+                self._reached.update(received.rcpt_tos)
+            self._lock.notify_all()
+
+    def wait_until(
+        self, condition: Callable[[], bool], *, timeout: float, recheck: float = 0.1
+    ) -> None:
+        """Return once `condition()` holds; it is checked whenever a message arrives, and
+        every `recheck` seconds for what else it reads (a process that exited, a table)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            with self._lock:
+                seen = self._arrivals
+            if condition():
+                return
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise AssertionError(f"timed out after {timeout} s waiting")
+            with self._lock:
+                if self._arrivals == seen:  # else one arrived while `condition` ran
+                    self._lock.wait(min(remaining, recheck))
+
+
+def _is_accepted(message: Received) -> bool:
+    return message.reply is not None and message.reply.startswith("2")
 
 
 class _CountingSMTP(SMTP):
@@ -332,14 +367,14 @@ def _authenticator(users: dict[str, str]) -> Any:
     return authenticate
 
 
-@pytest.fixture(name="smtp_server")
-def smtp_server_fixture() -> Iterator[ScriptedSmtpServer]:
+@pytest.fixture
+def smtp_server() -> Iterator[ScriptedSmtpServer]:
     """A plain server (no TLS, no AUTH) with the standard scripts."""
     with running_smtp_server() as server:
         yield server
 
 
-@pytest.fixture(name="tls_files", scope="session")
-def tls_files_fixture(tmp_path_factory: pytest.TempPathFactory) -> TlsFiles:
+@pytest.fixture(scope="session")
+def tls_files(tmp_path_factory: pytest.TempPathFactory) -> TlsFiles:
     """A self-signed certificate for 127.0.0.1, made once per test session."""
     return make_self_signed(tmp_path_factory.mktemp("tls"))

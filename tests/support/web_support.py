@@ -196,7 +196,7 @@ class Database:
     name="database", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 )
 def database_fixture(request: pytest.FixtureRequest, sqlite_url: str) -> Iterator[Database]:
-    """The test runs on SQLite and on PostgreSQL (import it: `database_fixture  # noqa`)."""
+    """The test runs on SQLite and on PostgreSQL (a plugin: tests/conftest.py registers it)."""
     url = sqlite_url if request.param == "sqlite" else request.getfixturevalue("postgres_url")
     engine = make_engine(str(url))
     migrations.upgrade(engine)

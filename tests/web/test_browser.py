@@ -39,7 +39,7 @@ from newsletter.pipeline.queueing import DigestOptions, queue_digests
 from newsletter.sources.files import FileSource
 from newsletter.web.app import create_app
 from tests.conftest import DATA
-from tests.support.smtp_server import ScriptedSmtpServer, smtp_server_fixture  # noqa: F401
+from tests.support.smtp_server import ScriptedSmtpServer
 from tests.support.web_support import mail, subscriber_row, text_of
 
 try:
@@ -155,6 +155,7 @@ def live(
         listener.close()
 
 
+@pytest.mark.slow  # headless Chromium against a live server
 def test_subscribe_confirm_manage_and_unsubscribe_in_a_browser(
     browser: Browser, live: Live
 ) -> None:

@@ -20,7 +20,6 @@ from newsletter.web.app import create_app
 from newsletter.web.context import WebLimits
 from tests.support.smtp_server import (
     ScriptedSmtpServer,
-    smtp_server_fixture,  # noqa: F401
 )
 from tests.support.web_support import (
     RecordingMailer,

@@ -15,7 +15,6 @@ from newsletter.sources.arxiv_listing import parse_listing
 from tests.conftest import DATA, read_data
 from tests.support.web_support import (
     Database,
-    database_fixture,  # noqa: F401
     links,
     queue_digest,
     snapshot,

@@ -26,7 +26,6 @@ from tests.support.processes import wait_for
 from tests.support.smtp_server import (
     Script,
     ScriptedSmtpServer,
-    smtp_server_fixture,  # noqa: F401
 )
 from tests.support.web_support import (
     Clock,

@@ -17,7 +17,7 @@ from newsletter.db.bounces import BouncePolicy, record_reports
 from newsletter.db.models import SentMailRow, SubscriberRow
 from newsletter.delivery.wiring import verp
 from newsletter.domain import Status
-from tests.support.smtp_server import ScriptedSmtpServer, smtp_server_fixture  # noqa: F401
+from tests.support.smtp_server import ScriptedSmtpServer
 from tests.support.web_support import (
     csrf_of,
     links_in,

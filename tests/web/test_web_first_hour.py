@@ -21,7 +21,7 @@ from newsletter.web.app import create_app
 from newsletter.web.routes import ROUTERS, dev_mail
 from newsletter.web.routes.dev_mail import in_new_tabs
 from tests.support.factories import arxiv_paper
-from tests.support.smtp_server import ScriptedSmtpServer, smtp_server_fixture  # noqa: F401
+from tests.support.smtp_server import ScriptedSmtpServer
 from tests.support.web_support import (
     Clock,
     RecordingMailer,

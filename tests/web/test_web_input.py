@@ -19,7 +19,6 @@ from tests.support.web_support import (
     Database,
     RecordingMailer,
     csrf_of,
-    database_fixture,  # noqa: F401
     link_path,
     links,
     subscriber,

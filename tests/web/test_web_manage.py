@@ -22,7 +22,6 @@ from newsletter.matching.profile import MAX_SEEDS
 from tests.support.factories import arxiv_paper
 from tests.support.smtp_server import (
     ScriptedSmtpServer,
-    smtp_server_fixture,  # noqa: F401
 )
 from tests.support.web_support import (
     DAY,

@@ -31,7 +31,6 @@ from newsletter.web.routes import ROUTERS, dev_mail
 from tests.support.web_support import (
     Database,
     RecordingMailer,
-    database_fixture,  # noqa: F401
     links,
     subscriber,
 )

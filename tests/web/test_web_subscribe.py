@@ -18,7 +18,6 @@ from newsletter.web.context import WebLimits
 from tests.support.factories import arxiv_paper
 from tests.support.smtp_server import (
     ScriptedSmtpServer,
-    smtp_server_fixture,  # noqa: F401
 )
 from tests.support.web_support import (
     Clock,

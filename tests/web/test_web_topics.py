@@ -25,7 +25,6 @@ from tests.support.web_support import (
     RecordingMailer,
     csrf_for,
     csrf_of,
-    database_fixture,  # noqa: F401
     link_path,
     links,
     snapshot,
