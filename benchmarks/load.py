@@ -336,7 +336,7 @@ def run(url: str, *, subscribers: int, requests: int, concurrency: int) -> dict[
     finally:
         server.terminate()
         server.wait(timeout=30)
-        sink.communicate("")
+        sink.stop()
     table = summary(clients.outcomes)
     acknowledged = {k: len(v) for k, v in plan.acknowledged.items()}
     return {

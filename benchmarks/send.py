@@ -85,7 +85,13 @@ def start_sink(port: int, *, python: bool = False) -> Sink:
     """Postfix's smtp-sink when installed (and not `python`), else aiosmtpd."""
     if not python and Path(SMTP_SINK).exists():
         user = ["-u", "nobody"] if os.geteuid() == 0 else []
-        process = subprocess.Popen([SMTP_SINK, *user, f"127.0.0.1:{port}", "256"], text=True)
+        # Its output would hold a caller's pipe open after a crash: it goes nowhere.
+        process = subprocess.Popen(
+            [SMTP_SINK, *user, f"127.0.0.1:{port}", "256"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
         _wait_for_port(port)
         return Sink(process, "Postfix smtp-sink (C)")
     process = subprocess.Popen(
