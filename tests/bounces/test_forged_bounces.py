@@ -10,6 +10,7 @@ the subscriber active.
 from __future__ import annotations
 
 import mailbox
+import shutil
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -34,9 +35,11 @@ HEAD = (
 
 
 @pytest.fixture
-def env(tmp_path: Path) -> dict[str, str]:
+def env(tmp_path: Path, sqlite_template: Path) -> dict[str, str]:
+    database = tmp_path / "forged.db"
+    shutil.copyfile(sqlite_template, database)  # migrated, as sessions_for expects
     return {
-        "NEWSLETTER_DATABASE_URL": f"sqlite:///{tmp_path / 'forged.db'}",
+        "NEWSLETTER_DATABASE_URL": f"sqlite:///{database}",
         "NEWSLETTER_EMBEDDING_MODEL": "",
         "NEWSLETTER_MAIL_FROM": "Paper digest <digest@example.org>",
         "NEWSLETTER_LOG_LEVEL": "WARNING",

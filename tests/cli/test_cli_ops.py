@@ -64,12 +64,13 @@ def test_worker_once_says_when_there_was_nothing_to_do(env: dict[str, str]) -> N
 def test_worker_once_fails_when_another_process_is_sending(
     env: dict[str, str], tmp_path: Path
 ) -> None:
-    with (tmp_path / "ops.db.send.lock").open("a") as lock:
+    database = Path(env["NEWSLETTER_DATABASE_URL"].removeprefix("sqlite:///"))
+    with database.with_name(database.name + ".send.lock").open("a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)  # as a running `newsletter run` does
         result = cli_support.invoke(env, "worker", "--once")
     assert result.exit_code == 1
     assert cli_support.error_line(result) == (
-        f"error: another process is sending from {tmp_path / 'ops.db'}: nothing sent"
+        f"error: another process is sending from {database}: nothing sent"
     )
 
 

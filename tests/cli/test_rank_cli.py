@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner, Result
 
-from newsletter.cli import papers as papers_command
 from newsletter.cli.app import app
+from newsletter.matching import embedding
 from newsletter.matching.embedding import DEFAULT_MODEL, load_embedder
 from newsletter.matching.semantic import Embedder
 from newsletter.normalize import content_id
@@ -83,7 +83,8 @@ def test_semantic_by_default(
         asked.append(model)
         return embedder if model == embedder.name else load_embedder(model)
 
-    monkeypatch.setattr(papers_command, "load_embedder", load)
+    # The command imports it when it runs (a fast `--help`): patched where it is imported from.
+    monkeypatch.setattr(embedding, "load_embedder", load)
     result = rank(
         env, "--papers", str(data_dir / LISTING), "--interests",
         "automating the work of electronics engineers on chips", "--format", "json",
