@@ -30,6 +30,14 @@ os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 
 DATA = Path(__file__).parent / "data"
 
+# The command line's rich consoles are built when newsletter.cli.common is first imported, and
+# rich fixes their width then if COLUMNS is set. One `newsletter` process is one command, but
+# here many commands share a process, each with its own COLUMNS: built without one, the
+# consoles read COLUMNS at every print, whichever test imports them first (xdist order too).
+with pytest.MonkeyPatch.context() as _patch:
+    _patch.delenv("COLUMNS", raising=False)
+    import newsletter.cli.common  # noqa: F401
+
 
 @pytest.fixture
 def data_dir() -> Path:
