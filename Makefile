@@ -23,11 +23,12 @@ run: $(STAMP)
 	$(BIN)/newsletter run
 
 # One pytest worker per core (pytest-xdist): every test has its own databases, ports and
-# files, so they run side by side. PYTEST_WORKERS=0 runs them in this process.
+# files, so they run side by side; at most 4, as each loads the embedding model (~1 GB).
+# PYTEST_WORKERS=0 runs them in this process.
 PYTEST_WORKERS ?= auto
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --maxprocesses 4 $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check newsletter tests benchmarks alembic
