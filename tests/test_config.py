@@ -8,14 +8,8 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from newsletter.config import (
-    DEV_SECRET_KEY,
-    MIN_SECRET_KEY_BITS,
-    Environment,
-    Settings,
-    SmtpSecurity,
-    estimated_entropy_bits,
-)
+from newsletter.config import Environment, Settings, SmtpSecurity
+from newsletter.config.production import DEV_SECRET_KEY, MIN_SECRET_KEY_BITS, estimated_entropy_bits
 
 # Was "k" * 40, which production now refuses (issue 14): a key drawn by secrets.token_urlsafe(32).
 STRONG_KEY = "VVabmG8tOXyVtkE4JLr0vCIkfqj9vLko8tTlX9PICxQ"

@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import func, select
 from typer.testing import Result
 
-from newsletter.config import DEV_SECRET_KEY
+from newsletter.config.production import DEV_SECRET_KEY
 from newsletter.db import outbox, subscriber_rows
 from newsletter.db.models import SubscriberRow
 from newsletter.delivery.sink import SINK_HOST, list_mail, start_sink

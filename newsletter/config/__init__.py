@@ -3,22 +3,14 @@
 Nothing here runs at import time: `Settings()` reads the environment (prefix
 ``NEWSLETTER_``) and an optional ``.env`` file only when an entry point builds it.
 
-In production no development value works: the secret key must look random (see
-estimated_entropy_bits) and must not contain the development key, the base URL must be the
-public https one (plain http only with NEWSLETTER_ALLOW_HTTP=true, for an intranet), and a
-relay must be named.
+In production no development value works (newsletter.config.production says what is refused).
 """
 
 from __future__ import annotations
 
 import contextlib
 import ipaddress
-import itertools
-import math
 import re
-import zlib
-from collections import Counter
-from collections.abc import Iterable
 from email.utils import parseaddr
 from enum import StrEnum
 from pathlib import Path
@@ -28,11 +20,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, PrivateAttr, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-DEV_SECRET_KEY = "dev-only-insecure-secret-key"  # noqa: S105 - refused outside dev, see below
-DEV_PORT = 8000
-DEV_BASE_URL = f"http://localhost:{DEV_PORT}"
-MIN_SECRET_KEY_LENGTH = 32
-MIN_SECRET_KEY_BITS = 128
+from newsletter.config.production import (
+    DEV_BASE_URL,
+    DEV_PORT,
+    DEV_SECRET_KEY,
+    MIN_SECRET_KEY_BITS,
+    MIN_SECRET_KEY_LENGTH,
+    production_problems,
+)
 
 _CATEGORY = re.compile(r"^[a-z-]+(\.[A-Za-z-]+)?$")
 
@@ -349,36 +344,7 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _refuse_dev_defaults_in_production(self) -> Settings:
-        if self.env is not Environment.PRODUCTION:
-            return self
-        problems = []
-        key = self.secret_key.get_secret_value()
-        if _contains_dev_key(key) or len(key) < MIN_SECRET_KEY_LENGTH:
-            problems.append(
-                f"NEWSLETTER_SECRET_KEY must be set to a random value of at least "
-                f"{MIN_SECRET_KEY_LENGTH} characters (not based on the development key)"
-            )
-        elif (bits := estimated_entropy_bits(key)) < MIN_SECRET_KEY_BITS:
-            problems.append(
-                f"NEWSLETTER_SECRET_KEY looks guessable (about {bits:.0f} bits of entropy, "
-                f"{MIN_SECRET_KEY_BITS} needed): generate one with "
-                "python -c 'import secrets; print(secrets.token_urlsafe(32))'"
-            )
-        if self.base_url == DEV_BASE_URL:
-            problems.append("NEWSLETTER_BASE_URL must be set to the public URL of the service")
-        elif not self.base_url.startswith("https://") and not self.allow_http:
-            problems.append(
-                "NEWSLETTER_BASE_URL must start with https:// (links carry tokens); set "
-                "NEWSLETTER_ALLOW_HTTP=true only for an intranet without TLS"
-            )
-        if not self.smtp_host:
-            problems.append("NEWSLETTER_SMTP_HOST must name the SMTP relay (no mail sink)")
-        token = self.ops_token.get_secret_value() if self.ops_token else None
-        if token is not None and len(token) < MIN_SECRET_KEY_LENGTH:
-            problems.append(
-                f"NEWSLETTER_OPS_TOKEN must have at least {MIN_SECRET_KEY_LENGTH} characters"
-            )
-        if problems:
+        if self.env is Environment.PRODUCTION and (problems := production_problems(self)):
             raise ValueError("in production " + "; ".join(problems))
         return self
 
@@ -412,52 +378,3 @@ class Settings(BaseSettings):
 
 
 MAX_BOUNCE_LOCAL_CHARS = 22  # newsletter.mail.verp.MAX_LOCAL_CHARS (config imports nothing)
-_CLASSES = (
-    (re.compile(r"[a-z]"), 26),
-    (re.compile(r"[A-Z]"), 26),
-    (re.compile(r"[0-9]"), 10),
-    (re.compile(r"[^a-zA-Z0-9]"), 33),  # ASCII punctuation and space; more is rare in keys
-)
-
-
-def _contains_dev_key(key: str) -> bool:
-    """The development key in any form: padded, in other case, with other separators."""
-
-    def squeeze(text: str) -> str:
-        return re.sub(r"[^a-z0-9]", "", text.lower())
-
-    return squeeze(DEV_SECRET_KEY) in squeeze(key)
-
-
-def estimated_entropy_bits(key: str) -> float:
-    """A conservative estimate of how many bits a guesser needs: the least of four views.
-
-    - brute force: length x log2(size of the character classes used: lower case, upper case,
-      digits, punctuation), what a guesser who knows the classes must try;
-    - character statistics: length x the Shannon entropy of the key's own character
-      frequencies, which is about 0 for "kkkk...", and low for keys of few distinct symbols;
-    - steps: the same over the differences between neighbouring characters, which is about 0
-      for sequences such as "abcdef..." or "0123...";
-    - compression: the bits zlib needs for the key (less its fixed overhead), small when a
-      block repeats ("abcabc...", a short secret padded with itself).
-
-    Random keys score near their true size: `secrets.token_urlsafe(32)` (256 bits) scored at
-    least 185 and `secrets.token_hex(32)` at least 220 in 20,000 draws each. A 128-bit key
-    written in 32 hex characters can score under 128 (its character statistics over so few
-    characters look like a smaller alphabet), hence the advice to use 32 random bytes. An
-    estimate cannot recognise every human pattern (a keyboard walk, a long passphrase): it
-    refuses the obviously guessable, it does not prove randomness.
-    """
-    if not key:
-        return 0.0
-    alphabet = sum(size for pattern, size in _CLASSES if pattern.search(key))
-    brute = len(key) * math.log2(max(alphabet, 2))
-    steps = [ord(b) - ord(a) for a, b in itertools.pairwise(key)]
-    compressed = 8 * (len(zlib.compress(key.encode(), 9)) - len(zlib.compress(b"", 9)))
-    return min(brute, _shannon_bits(key), _shannon_bits(steps), float(compressed))
-
-
-def _shannon_bits(symbols: Iterable[object]) -> float:
-    counts = Counter(symbols)
-    total = sum(counts.values())
-    return -sum(n * math.log2(n / total) for n in counts.values())
