@@ -19,7 +19,9 @@ PACKAGE = Path(__file__).resolve().parents[1] / "newsletter"
 
 # Floor by first name under `newsletter.`; a higher number may import any lower one.
 FLOORS: dict[str, int] = {
-    **dict.fromkeys(["domain", "config", "normalize", "logs", "metrics", "resources"], 0),
+    **dict.fromkeys(
+        ["domain", "config", "normalize", "logs", "metrics", "resources", "safe_xml"], 0
+    ),
     **dict.fromkeys(["sources", "matching", "mail", "library"], 1),
     "db": 2,
     **dict.fromkeys(["delivery", "bounces", "subscribers"], 3),

@@ -22,6 +22,7 @@ from lxml import etree
 
 from newsletter.library.model import LibraryEntry, LibraryError, LibraryProblem, make_entry
 from newsletter.library.text import find_year, strip_rich_text
+from newsletter.safe_xml import forgiving_parser
 
 RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
 Z = "http://www.zotero.org/namespaces/export#"
@@ -65,15 +66,7 @@ def read_zotero_rdf(data: bytes, *, limit: int) -> Iterator[LibraryEntry | Libra
 
 
 def _parse(data: bytes) -> tuple[etree._Element, dict[int, str]]:
-    parser = etree.XMLParser(
-        recover=True,
-        resolve_entities=False,
-        no_network=True,
-        load_dtd=False,
-        huge_tree=False,
-        remove_comments=True,
-        remove_pis=True,
-    )
+    parser = forgiving_parser()
     try:
         root = etree.fromstring(data, parser)
     except etree.XMLSyntaxError as exc:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from lxml import etree
 
+from newsletter.safe_xml import forgiving_parser
 from newsletter.sources import SourceError
 
 ATOM = "http://www.w3.org/2005/Atom"
@@ -38,14 +39,7 @@ def parse_document(data: bytes, *, what: str) -> tuple[etree._Element, SyntaxErr
     """The root element and the parser's complaints as (line, message)."""
     if not data.strip():
         raise SourceError(f"{what}: empty response")
-    parser = etree.XMLParser(
-        recover=True,
-        resolve_entities=False,
-        no_network=True,
-        huge_tree=False,
-        remove_comments=True,
-        remove_pis=True,
-    )
+    parser = forgiving_parser()
     try:
         root = etree.fromstring(data, parser)
     except etree.XMLSyntaxError as exc:
