@@ -8,8 +8,6 @@ moved up is explained by the reader's examples that pushed it up most."""
 from __future__ import annotations
 
 import logging
-import unicodedata
-from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from itertools import islice
@@ -19,13 +17,10 @@ import numpy as np
 from numpy.typing import NDArray
 
 from newsletter.domain import CategoryMode, InterestProfile, Match, Paper
-from newsletter.matching.exclusions import contains_term, occurrences, paper_text
 from newsletter.matching.explain import (
     MIN_PAPERS_FOR_SHARE,
     Explanation,
-    Reasons,
     explain,
-    term_matches,
 )
 from newsletter.matching.learning.apply import (
     Learned,
@@ -41,24 +36,26 @@ from newsletter.matching.lexical import (
     profile_features,
 )
 from newsletter.matching.liked import LikedRows
+from newsletter.matching.masks import Mask, PaperMasks
 from newsletter.matching.model import LIKED, TEXT, THRESHOLD, features, sigmoid, zscore
+from newsletter.matching.reasons import (
+    ExplainContext,
+    PaperVectors,
+    reasons_for,
+    shown_features,
+)
 from newsletter.matching.semantic import (
     Embedder,
     EmbeddingCache,
     MemoryEmbeddingCache,
     Vectors,
     facet_vectors,
-    paper_sentences,
     paper_vectors,
     profile_facets,
-    sentence_vectors,
 )
-from newsletter.matching.text import content_stems
 
 log = logging.getLogger(__name__)
 Key = TypeVar("Key")
-MAX_CACHED_MASKS = 20_000  # category/author/excluded-term masks kept (least recently used go)
-Mask = NDArray[np.bool_]
 
 
 @dataclass(frozen=True)
@@ -72,18 +69,6 @@ class Weights:
     author_probability: float = 0.95  # a followed author's paper is shown
     category_only_probability: float = 0.6  # a profile of categories alone lists them
     dislike_logit: float = 1.0  # per z-unit of closeness to a disliked paper (unmeasured)
-
-
-def _followed(authors: tuple[str, ...], followed: tuple[str, ...]) -> list[str]:
-    """The paper's authors (as the paper writes them) that the profile follows."""
-    wanted = {normalise_name(name) for name in followed}
-    return [name for name in authors if normalise_name(name) in wanted]
-
-
-def normalise_name(name: str) -> str:
-    """Accents and case folded away, so "Jörg Hoffmann" matches "Jorg Hoffmann"."""
-    decomposed = unicodedata.normalize("NFKD", name.casefold())
-    return " ".join("".join(c for c in decomposed if not unicodedata.combining(c)).split())
 
 
 @dataclass
@@ -100,19 +85,6 @@ class Signals:
     has_text: NDArray[np.bool_]  # per profile
     has_liked: NDArray[np.bool_]
     disliked: NDArray[np.float32] | None  # closest disliked paper's cosine
-
-
-@dataclass
-class _Context:
-    """What explaining one profile's matches needs from scoring."""
-
-    facets: list[str]
-    facet_vectors: Vectors | None
-    liked: list[Paper]
-    liked_vectors: Vectors | None
-    p_text: NDArray[np.float64]
-    p_liked: NDArray[np.float64]
-    learned: Learned | None = None  # the reader's model, when it changed this profile's scores
 
 
 @dataclass
@@ -138,28 +110,18 @@ class Ranker:
     _lexical: LexicalIndex = field(init=False)
     _vectors: Vectors | None = field(init=False)
     _tie_rank: NDArray[np.int64] = field(init=False)
-    _lowered: list[str] = field(init=False)
-    _masks: OrderedDict[tuple[str, str], Mask] = field(default_factory=OrderedDict, init=False)
+    _masks: PaperMasks = field(init=False)
 
     def __post_init__(self) -> None:
         self.papers = list(self.papers)
         self._lexical = LexicalIndex(self.papers)
-        # Lower-cased apart, then joined: lower() can change a text's length.
-        self._lowered = [paper_text(p).lower() for p in self.papers]
-        self._corpus = "\n".join(self._lowered)
-        self._starts = np.cumsum([0] + [len(t) + 1 for t in self._lowered[:-1]])
+        self._masks = PaperMasks(self.papers)
         ids = np.array([p.id for p in self.papers], dtype=object)
         self._tie_rank = np.argsort(np.argsort(ids, kind="stable"), kind="stable")
         self._by_id = {p.id: p for p in [*self.known_papers, *self.papers]}
         self._row = {p.id: index for index, p in enumerate(self.papers)}
         self._examples: dict[str, Vectors] = {}
         self._liked = LikedRows(self.papers, self._lexical, self.embedder, self.cache)
-        self._holders: dict[str, dict[str, list[int]]] = {"category": {}, "author": {}}
-        for index, paper in enumerate(self.papers):
-            for category in dict.fromkeys(paper.categories):
-                self._holders["category"].setdefault(category, []).append(index)
-            for name in dict.fromkeys(map(normalise_name, paper.authors)):
-                self._holders["author"].setdefault(name, []).append(index)
         self._vectors = None
         if self.embedder is not None and self.papers and self.weights.signals != "lexical":
             self._vectors = paper_vectors(self.papers, embedder=self.embedder, cache=self.cache)
@@ -217,7 +179,7 @@ class Ranker:
         signals: Signals,
         scores: NDArray[np.float32],
         items: list[ModelInput],
-        contexts: list[_Context],
+        contexts: list[ExplainContext],
     ) -> None:
         """Each row with a readable model gets the model's probabilities (in place); the
         global ones are kept in its context, to tell which papers the model moved up. An
@@ -252,7 +214,7 @@ class Ranker:
     def _semantic_on(self) -> bool:
         return self._vectors is not None and self.weights.signals != "lexical"
 
-    def _signals(self, profiles: list[InterestProfile]) -> tuple[Signals, list[_Context]]:
+    def _signals(self, profiles: list[InterestProfile]) -> tuple[Signals, list[ExplainContext]]:
         n_profiles, n_papers = len(profiles), len(self.papers)
         shape = (n_profiles, n_papers)
         semantic = self._semantic_on()
@@ -301,7 +263,7 @@ class Ranker:
                     disliked[row] = (vectors @ self._vectors.T).max(axis=0)  # type: ignore[union-attr]
             empty = np.zeros(n_papers)
             contexts.append(
-                _Context(facets[row], vectors_by_row[row], liked, liked_vectors, empty, empty)
+                ExplainContext(facets[row], vectors_by_row[row], liked, liked_vectors, empty, empty)
             )
         signals = Signals(
             text_sem, text_lex, kw_title, liked_sem, liked_lex, has_text, has_liked, disliked
@@ -319,7 +281,7 @@ class Ranker:
         self,
         profiles: list[InterestProfile],
         signals: Signals,
-        contexts: list[_Context],
+        contexts: list[ExplainContext],
         *,
         threshold: bool = True,
     ) -> tuple[NDArray[np.float32], Mask]:
@@ -344,8 +306,8 @@ class Ranker:
         allowed = np.ones(probability.shape, dtype=bool)
         for row, profile in enumerate(profiles):
             contexts[row].p_text, contexts[row].p_liked = p_text[row], p_liked[row]
-            in_category = self._any(profile.categories, "category")
-            by_author = self._any(profile.authors, "author")
+            in_category = self._masks.any(profile.categories, "category")
+            by_author = self._masks.any(profile.authors, "author")
             if signals.has_text[row] or signals.has_liked[row]:
                 logit = np.log(np.clip(probability[row], 1e-9, 1 - 1e-9))
                 logit -= np.log(np.clip(1 - probability[row], 1e-9, 1))
@@ -357,7 +319,7 @@ class Ranker:
             else:  # categories (and authors) alone
                 base = np.asarray(w.category_only_probability * in_category, np.float64)
             probability[row] = np.maximum(base, w.author_probability * by_author)
-            allowed[row] = ~self._any(profile.exclude, "exclude")
+            allowed[row] = ~self._masks.any(profile.exclude, "exclude")
             for example in (*profile.seed_papers, *profile.disliked_papers):
                 if example in self._row:  # the reader's own examples are never ranked
                     allowed[row, self._row[example]] = False
@@ -383,43 +345,6 @@ class Ranker:
             [self._vectors[self._row[i]] if i in self._row else self._examples[i] for i in known]
         )
 
-    def _any(self, values: tuple[str, ...], kind: str) -> Mask:
-        result = np.zeros(len(self.papers), dtype=bool)
-        for value in values:
-            result |= self._mask(kind, value)
-        return result
-
-    def _mask(self, kind: str, value: str) -> Mask:
-        """Which papers have `value` (a category, an author, an excluded term); cached."""
-        key = (kind, value)
-        if key in self._masks:
-            self._masks.move_to_end(key)
-        else:
-            if len(self._masks) >= MAX_CACHED_MASKS:
-                self._masks.popitem(last=False)  # bounded: subscribers' terms are countless
-            if kind == "exclude":
-                self._masks[key] = self._containing(value)
-            else:
-                holders = self._holders[kind].get(
-                    normalise_name(value) if kind == "author" else value, []
-                )
-                mask = np.zeros(len(self.papers), dtype=bool)
-                mask[holders] = True
-                self._masks[key] = mask
-        return self._masks[key]
-
-    def _containing(self, term: str) -> Mask:
-        """Papers containing an excluded term: one regex scan over all the day's text."""
-        found = np.zeros(len(self.papers), dtype=bool)
-        for match in occurrences(self._corpus, term):
-            index = int(np.searchsorted(self._starts, match.start(), side="right")) - 1
-            if match.end() <= self._starts[index] + len(self._lowered[index]):
-                found[index] = True
-            else:  # a multi-word match across two papers' text: decide each on its own
-                for i in (index, index + 1):
-                    found[i] = found[i] or contains_term(self._lowered[i], term)
-        return found
-
     def _select(self, scores: NDArray[np.float32], allowed: Mask, limit: int) -> list[int]:
         candidates = np.flatnonzero(allowed)
         if len(candidates) > limit:
@@ -439,7 +364,7 @@ class Ranker:
     def _match(
         self,
         profile: InterestProfile,
-        context: _Context,
+        context: ExplainContext,
         index: int,
         score: float,
         explain_it: bool,
@@ -450,15 +375,15 @@ class Ranker:
             explanation = explain(
                 paper,
                 replace(
-                    self._reasons(profile, context, index),
+                    reasons_for(profile, context, paper, index, self._semantic_vectors()),
                     pushed_by=self._pushed_by(context, index, score),
                 ),
-                features=_shown_features(profile),
+                features=shown_features(profile),
                 share=self._share,
             )
         return Match(paper, round(score, 4), explanation.why, explanation.highlights)
 
-    def _pushed_by(self, context: _Context, index: int, score: float) -> tuple[str, ...]:
+    def _pushed_by(self, context: ExplainContext, index: int, score: float) -> tuple[str, ...]:
         """Titles of the reader's liked examples that pushed the paper up most, when their
         model raised it above the global ranking."""
         learned = context.learned
@@ -469,73 +394,7 @@ class Ranker:
         paper, vector = self.papers[index], self._vectors[index]
         return pushed_up_titles(learned, self.cache, self.embedder.name, paper, vector)
 
-    def _reasons(self, profile: InterestProfile, context: _Context, index: int) -> Reasons:
-        paper = self.papers[index]
-        liked_decides = bool(context.liked) and context.p_liked[index] > context.p_text[index]
-        keywords = [k for k in profile.keywords if keyword_features(replace_keywords(k))]
-        closest: str | None = None
-        closest_is_keyword = False
-        sentence: str | None = None
-        target: Vectors | None = None
-        liked: Paper | None = None
-        if liked_decides and context.liked_vectors is not None and self._vectors is not None:
-            best = int(np.argmax(context.liked_vectors @ self._vectors[index]))
-            liked = context.liked[best]
-            target = context.liked_vectors[best : best + 1]
-        elif liked_decides:
-            liked = context.liked[0]
-        elif context.facet_vectors is not None and self._vectors is not None:
-            sims = context.facet_vectors @ self._vectors[index]
-            best = int(np.argmax(sims))
-            closest = context.facets[best]
-            closest_is_keyword = closest in profile.keywords
-            if closest not in profile.keywords and profile.description:
-                closest = profile.description
-            target = context.facet_vectors
-        if target is not None and self.embedder is not None and self._vectors is not None:
-            (rows,) = sentence_vectors(
-                [paper], embedder=self.embedder, cache=self.cache,
-                dimensions=self._vectors.shape[1],
-            )  # fmt: skip
-            texts = paper_sentences(paper)
-            if len(texts) > 1:  # the title is first: quote an abstract sentence
-                sims = (rows[1:] @ target.T).max(axis=1)
-                if not liked_decides:  # prefer a sentence that names the profile's terms
-                    wanted = set(_shown_features(profile))
-                    sims = sims + SENTENCE_TERM_BONUS * np.array(
-                        [
-                            bool(wanted & set(term_matches(paper_of(t), wanted)[0]))
-                            for t in texts[1:]
-                        ]
-                    )
-                sentence = texts[1 + int(np.argmax(sims))]
-        return Reasons(
-            keywords=tuple(keywords),
-            keyword_features=tuple(keyword_features(replace_keywords(k))[0] for k in keywords),
-            closest_facet=closest,
-            closest_is_keyword=closest_is_keyword,
-            interest=profile.description or None,
-            liked=liked,
-            authors=tuple(_followed(paper.authors, profile.authors)),
-            categories=tuple(c for c in profile.categories if c in paper.categories),
-            sentence=sentence,
-        )
-
-
-SENTENCE_TERM_BONUS = 0.1  # cosine added to a sentence holding one of the profile's terms
-
-
-def _shown_features(profile: InterestProfile) -> list[str]:
-    """What may be named and highlighted: each keyword whole (a phrase, not its words apart)
-    and the description's words (explain keeps only the distinctive ones)."""
-    return list(dict.fromkeys([*keyword_features(profile), *content_stems(profile.description)]))
-
-
-def paper_of(sentence: str) -> Paper:
-    """A sentence as a paper's title, to reuse the term matcher."""
-    return Paper(id="sentence", title=sentence, abstract="", sources=())
-
-
-def replace_keywords(keyword: str) -> InterestProfile:
-    """A profile holding one keyword (to reuse the profile-level feature helpers)."""
-    return InterestProfile(keywords=(keyword,))
+    def _semantic_vectors(self) -> PaperVectors | None:
+        if self.embedder is None or self._vectors is None:
+            return None
+        return PaperVectors(self._vectors, self.embedder, self.cache)

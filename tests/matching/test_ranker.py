@@ -238,7 +238,7 @@ def test_words_that_cannot_match_do_not_hide_categories(extra: dict[str, object]
 
 
 def test_term_masks_are_bounded(monkeypatch: pytest.MonkeyPatch, listing: list[Paper]) -> None:
-    monkeypatch.setattr("newsletter.matching.ranker.MAX_CACHED_MASKS", 10)
+    monkeypatch.setattr("newsletter.matching.masks.MAX_CACHED_MASKS", 10)
     ranker = Ranker(listing)
     profiles = [
         (n, build_profile(description="agents", exclude=[f"term{n}"], authors=[f"Person {n}"]))
