@@ -6,12 +6,14 @@ Why ranked this way:
 - A topic is a full profile, so the ranker sees one row per (reader, topic): a chunk of
   1,000 readers with two topics each is one `rank_many` over 2,000 rows, the same dense work
   per row as before topics. Its model comes from the chunk's models, read in one query.
-- Reasons and highlights (the costly part) are worked out only to the depth each topic's
-  digest reaches. A reader who received none of the candidates is ranked once, with
-  reasons, `limit` deep per topic; the others first without reasons, deep enough to skip
-  what they received, then with reasons to that depth. Each topic keeps up to `limit`
-  fresh papers before the merge, so the merge can still fill the mail when topics share
-  papers.
+- Reasons and highlights (the costly part) are worked out only for the papers that make
+  the mail. A reader of one topic who received none of the candidates is ranked once, with
+  reasons, `limit` deep. The others (several topics, or papers received before) are ranked
+  first without reasons, deep enough to skip what they received; each topic keeps up to
+  `limit` fresh papers (so the merge can still fill the mail when topics share papers), the
+  merge picks the mail, and each topic is ranked again with reasons only as deep as its
+  chosen papers reach: a reader of two topics costs two cheap rankings more, not twice the
+  reasons.
 """
 
 from __future__ import annotations
@@ -58,30 +60,50 @@ def fresh_matches(
     """Each subscriber's (topic, match) pairs: their best `limit` papers, over all topics,
     that they have not received yet."""
     rank = _ranking(ranker, models)
-    per_topic: dict[TopicRow, list[Match]] = {}
     rows = topic_rows(group)
-    new = [r for r in rows if not already.get(r.subscriber.id)]
-    per_topic.update(rank(new, limit, True))
-    returning = [r for r in rows if already.get(r.subscriber.id)]
-    if returning:
-        deepest = limit + max(len(already[r.subscriber.id]) for r in returning)
-        depths: dict[int, list[TopicRow]] = {}
-        for row, matches in rank(returning, deepest, False):
-            seen = already[row.subscriber.id]
-            fresh = [n for n, m in enumerate(matches) if m.paper.id not in seen]
-            depths.setdefault(fresh[:limit][-1] + 1 if fresh else 0, []).append(row)
-        for depth, members in depths.items():
-            for row, matches in rank(members, depth, True) if depth else []:
-                seen = already[row.subscriber.id]
-                per_topic[row] = [m for m in matches if m.paper.id not in seen][:limit]
-            for row in members:
-                per_topic.setdefault(row, [])
+    # Readers of one topic who received none of the candidates: one ranking, with reasons.
+    once = [r for r in rows if len(r.subscriber.topics) < 2 and not already.get(r.subscriber.id)]
+    per_topic: dict[TopicRow, list[Match]] = dict(rank(once, limit, True))
+    skip = {id(r) for r in once}
+    others = [r for r in rows if id(r) not in skip]
+    if others:
+        per_topic.update(_explained_to_depth(rank, others, already, limit))
     return _merged(rows, per_topic, limit)
 
 
-def _ranking(
-    ranker: Ranker, models: Mapping[int, bytes]
-) -> Callable[[list[TopicRow], int, bool], Iterator[tuple[TopicRow, list[Match]]]]:
+Rank = Callable[[list["TopicRow"], int, bool], Iterator[tuple["TopicRow", list[Match]]]]
+
+
+def _explained_to_depth(
+    rank: Rank, rows: list[TopicRow], already: Mapping[int, set[str]], limit: int
+) -> dict[TopicRow, list[Match]]:
+    """The papers that make each mail, decided on rankings without reasons (deep enough to
+    skip what each reader received, merged over the reader's topics), then ranked again
+    with reasons only as deep as each topic's chosen papers reach."""
+    deepest = limit + max(len(already.get(r.subscriber.id, ())) for r in rows)
+    ranked: dict[TopicRow, list[Match]] = {}
+    fresh: dict[TopicRow, list[Match]] = {}
+    for row, matches in rank(rows, deepest, False):
+        seen = already.get(row.subscriber.id, set())
+        ranked[row] = matches
+        fresh[row] = [m for m in matches if m.paper.id not in seen][:limit]
+    merged = _merged(rows, fresh, limit)
+    chosen = {
+        id(row): {m.paper.id for topic, m in merged[row.subscriber.id] if topic is row.topic}
+        for row in rows
+    }
+    depths: dict[int, list[TopicRow]] = {}
+    for row in rows:
+        picked = [n for n, m in enumerate(ranked.get(row, [])) if m.paper.id in chosen[id(row)]]
+        depths.setdefault(picked[-1] + 1 if picked else 0, []).append(row)
+    explained: dict[TopicRow, list[Match]] = {row: [] for row in rows}
+    for depth, members in depths.items():
+        for row, matches in rank(members, depth, True) if depth else []:
+            explained[row] = [m for m in matches if m.paper.id in chosen[id(row)]]
+    return explained
+
+
+def _ranking(ranker: Ranker, models: Mapping[int, bytes]) -> Rank:
     """`rank(rows, limit, explain)` with each topic's model (none asked for when no topic
     of the chunk has one: the ranking is then exactly the global one)."""
 
