@@ -104,8 +104,10 @@ def _explained_to_depth(
 
 
 def _ranking(ranker: Ranker, models: Mapping[int, bytes]) -> Rank:
-    """`rank(rows, limit, explain)` with each topic's model (none asked for when no topic
-    of the chunk has one: the ranking is then exactly the global one)."""
+    """`rank(rows, limit, explain)` with each topic's model (`models`: the chunk's). None
+    are asked for when no topic of the chunk has one: the ranking is then exactly the
+    global one. Every pass over the chunk ranks alike, so a paper chosen without reasons
+    is there again with them."""
 
     def model_of(row: TopicRow) -> ModelInput:
         return models.get(row.topic.id) if row.topic is not None else None
@@ -113,12 +115,11 @@ def _ranking(ranker: Ranker, models: Mapping[int, bytes]) -> Rank:
     def rank(
         rows: list[TopicRow], limit: int, explain: bool
     ) -> Iterator[tuple[TopicRow, list[Match]]]:
-        with_models = any(r.topic is not None and r.topic.id in models for r in rows)
         return ranker.rank_many(
             ((row, row.profile) for row in rows),
             limit=limit,
             explain_matches=explain,
-            models=model_of if with_models else None,
+            models=model_of if models else None,
         )
 
     return rank
