@@ -170,6 +170,15 @@ class Match:
     highlights: tuple[Highlight, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class TopicTag:
+    """The topic of a reader's that a digest paper was chosen for (a heading in a mail of
+    several topics, and the topic a "more / less like this" vote on it teaches)."""
+
+    id: int
+    name: str
+
+
 class Status(StrEnum):
     PENDING = "pending"  # waiting for the address to be confirmed: never mailed a digest
     ACTIVE = "active"

@@ -83,6 +83,14 @@ def test_learning_scale_worker_runs() -> None:
     assert result["matches"] > 0
 
 
+def test_topics_queueing_worker_runs() -> None:
+    worker = ["--worker", "2 topics + models", ""]  # "": a SQLite file of its own
+    out = run("benchmarks/topics_queueing.py", "--readers", "40", *worker)
+    result = json.loads(out.split("RESULT ", 1)[1].splitlines()[0])
+    assert (result["readers"], result["considered"]) == (40, 40)
+    assert result["queued"] > 0
+
+
 @pytest.mark.parametrize(
     "database", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 )

@@ -1,10 +1,15 @@
 """Who is due a digest: the send slots (time zone, hour) in use, the active subscribers
-whose digest for a day is not decided yet, and the example papers their profiles name."""
+whose digest for a day is not decided yet, with every topic of theirs, and the example
+papers their profiles name.
+
+One `DueSubscriber` per reader, its topics in the reader's order: a chunk's subscribers are
+one query and their topics a second (not one per reader, and not a join that would repeat
+each reader's columns once per topic)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from sqlalchemy import ColumnElement, and_, exists, false, func, or_, select, true
@@ -12,7 +17,13 @@ from sqlalchemy.orm import Session
 
 from newsletter.db.models import InterestProfileRow, OutboxRow, SubscriberRow
 from newsletter.db.subscriber_rows import PROFILE_COLUMNS, to_profile
-from newsletter.domain import Frequency, InterestProfile, Status
+from newsletter.domain import Frequency, InterestProfile, Status, TopicTag
+
+
+@dataclass(frozen=True, slots=True)
+class DueTopic:
+    tag: TopicTag
+    profile: InterestProfile
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,7 +32,13 @@ class DueSubscriber:
     email: str
     token_key: str
     frequency: Frequency
-    profile: InterestProfile
+    # In the reader's order; empty for a reader without any (matched as an empty profile).
+    topics: tuple[DueTopic, ...] = field(default=())
+
+    @property
+    def profile(self) -> InterestProfile:
+        """The first topic's profile (an empty one when the reader has no topic)."""
+        return self.topics[0].profile if self.topics else InterestProfile()
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,15 +100,6 @@ def due_subscribers(
                 SubscriberRow.email,
                 SubscriberRow.token_key,
                 SubscriberRow.frequency,
-                InterestProfileRow.subscriber_id.label("has_profile"),
-                *PROFILE_COLUMNS,
-            )
-            .outerjoin(
-                InterestProfileRow,
-                and_(
-                    InterestProfileRow.subscriber_id == SubscriberRow.id,
-                    InterestProfileRow.position == 0,  # the first topic; one row per reader
-                ),
             )
             .where(
                 SubscriberRow.id > last_id,
@@ -111,15 +119,37 @@ def due_subscribers(
         ).all()
         if not rows:
             return
+        topics = topics_of_many(session, [row.id for row in rows])
         for row in rows:
             yield DueSubscriber(
                 id=row.id,
                 email=row.email,
                 token_key=row.token_key,
                 frequency=Frequency(row.frequency),
-                profile=to_profile(row if row.has_profile is not None else None),
+                topics=tuple(topics.get(row.id, ())),
             )
         last_id = rows[-1].id
+
+
+def topics_of_many(session: Session, subscriber_ids: Sequence[int]) -> dict[int, list[DueTopic]]:
+    """Each subscriber's topics in their order, for a chunk of subscribers in one query."""
+    found: dict[int, list[DueTopic]] = {}
+    rows = session.execute(
+        select(
+            InterestProfileRow.id,
+            InterestProfileRow.subscriber_id,
+            InterestProfileRow.name,
+            *PROFILE_COLUMNS,
+        )
+        .where(InterestProfileRow.subscriber_id.in_(list(subscriber_ids)))
+        .order_by(
+            InterestProfileRow.subscriber_id, InterestProfileRow.position, InterestProfileRow.id
+        )
+    )
+    for row in rows:
+        topic = DueTopic(TopicTag(row.id, row.name), to_profile(row))
+        found.setdefault(row.subscriber_id, []).append(topic)
+    return found
 
 
 def example_paper_ids(session: Session) -> set[str]:

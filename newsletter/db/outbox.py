@@ -24,7 +24,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from newsletter.db.models import OutboxRow, SentPaperRow, SubscriberRow
-from newsletter.domain import Highlight, Match, Paper
+from newsletter.domain import Highlight, Match, Paper, TopicTag
 
 
 class State(StrEnum):
@@ -45,6 +45,8 @@ class NewDigest:
     message_id: str
     matches: Sequence[Match]
     state: State = State.QUEUED
+    # The topic each match was chosen for, in the same order (empty: none recorded).
+    topics: Sequence[TopicTag | None] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,11 +83,15 @@ class ClaimedDigest:
         return [item["id"] for item in self.content]
 
 
-def encode_matches(matches: Sequence[Match]) -> list[dict[str, Any]]:
+def encode_matches(
+    matches: Sequence[Match], topics: Sequence[TopicTag | None] = ()
+) -> list[dict[str, Any]]:
     """What the outbox keeps of a match: enough to render the mail again, nothing more.
     Highlights by field, each a flat list of (start, end) pairs: {"title": [0, 6],
-    "abstract": [11, 16, 30, 35]} (no list per span to build, store and read back)."""
-    return [
+    "abstract": [11, 16, 30, 35]} (no list per span to build, store and read back). The
+    topic it was chosen for as "topic" (id) and "topic_name" (the name at queueing: the
+    mail's heading stays what it was if the reader renames the topic later)."""
+    items = [
         {
             "id": m.paper.id,
             "score": round(m.score, 4),
@@ -94,6 +100,10 @@ def encode_matches(matches: Sequence[Match]) -> list[dict[str, Any]]:
         }
         for m in matches
     ]
+    for item, topic in zip(items, topics, strict=False):
+        if topic is not None:
+            item["topic"], item["topic_name"] = topic.id, topic.name
+    return items
 
 
 def _flat_spans(highlights: Sequence[Highlight]) -> dict[str, list[int]]:
@@ -114,6 +124,20 @@ def decode_matches(
             why=tuple(item["why"]),
             highlights=_spans(item["highlights"]),
         )
+        for item in content
+        if item["id"] in papers
+    ]
+
+
+def decode_topics(
+    content: Sequence[Mapping[str, Any]], papers: Mapping[str, Paper]
+) -> list[TopicTag | None]:
+    """The topic of each match `decode_matches` gives, in its order (None: queued without
+    one, before topics, or by a caller that names none)."""
+    return [
+        TopicTag(int(item["topic"]), str(item.get("topic_name", "")))
+        if isinstance(item.get("topic"), int)
+        else None
         for item in content
         if item["id"] in papers
     ]
@@ -159,7 +183,7 @@ def enqueue(session: Session, digests: Iterable[NewDigest], *, now: datetime) ->
             "attempts": 0,
             "next_attempt_at": now,
             "message_id": d.message_id,
-            "content": encode_matches(d.matches),
+            "content": encode_matches(d.matches, d.topics),
             "created_at": now,
             "updated_at": now,
         }

@@ -178,11 +178,15 @@ def set_paused(row: SubscriberRow, *, paused: bool, now: datetime | None = None)
     return True
 
 
-def record_feedback(row: SubscriberRow, *, paper_id: str, more: bool) -> None:
-    """A paper becomes a positive (`more`) or negative example, and leaves the other list."""
-    if row.profile is None:
+def record_feedback(
+    row: SubscriberRow, *, paper_id: str, more: bool, topic: InterestProfileRow | None = None
+) -> None:
+    """A paper becomes a positive (`more`) or negative example of `topic` (one of the
+    reader's; None: the first topic), and leaves the other list."""
+    if topic is None and row.profile is None:
         row.profile = InterestProfileRow()
-    profile = row.profile
+    profile = topic if topic is not None else row.profile
+    assert profile is not None
     seeds = [p for p in profile.seed_papers or [] if p != paper_id]
     disliked = [p for p in profile.disliked_papers or [] if p != paper_id]
     (seeds if more else disliked).append(paper_id)

@@ -11,9 +11,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from newsletter.db.outbox import ClaimedDigest, decode_matches
+from newsletter.db.outbox import ClaimedDigest, decode_matches, decode_topics
 from newsletter.delivery.message import DkimSigner, MailIdentity, build_message
-from newsletter.domain import Match, Paper
+from newsletter.domain import Match, Paper, TopicTag
 from newsletter.mail.links import Links, Recipient
 from newsletter.mail.render import (
     MAX_HTML_BYTES,
@@ -27,12 +27,14 @@ from newsletter.mail.render import (
 
 @dataclass(frozen=True, slots=True)
 class Digest:
-    """One reader's digest for one day: the matches in the order they are shown."""
+    """One reader's digest for one day: the matches in the order they are shown, and the
+    topic each was chosen for (same order; empty or None: no topic named)."""
 
     recipient: Recipient
     email: str
     day: date
     matches: Sequence[Match]
+    topics: Sequence[TopicTag | None] = ()
 
 
 def queued_digest(row: ClaimedDigest, papers: Mapping[str, Paper]) -> Digest:
@@ -42,6 +44,7 @@ def queued_digest(row: ClaimedDigest, papers: Mapping[str, Paper]) -> Digest:
         email=row.email,
         day=row.digest_date,
         matches=decode_matches(row.content, papers),
+        topics=decode_topics(row.content, papers),
     )
 
 
@@ -73,8 +76,14 @@ class Composer:
         return self.dkim.sign(data) if self.dkim else data
 
     def _links(self, digest: Digest, matches: list[Match]) -> DigestLinks:
-        # Every paper can be rated, whatever its source (web.feedback takes any stored id).
-        return self.links.digest(digest.recipient, digest.day, [m.paper.id for m in matches])
+        # Every paper can be rated, whatever its source (web.feedback takes any stored id);
+        # its vote teaches the topic it was chosen for.
+        topics = {
+            m.paper.id: t.id for m, t in zip(matches, digest.topics, strict=False) if t is not None
+        }
+        return self.links.digest(
+            digest.recipient, digest.day, [m.paper.id for m in matches], topics=topics
+        )
 
     def _render(
         self,
@@ -94,4 +103,5 @@ class Composer:
             links=links,
             masthead=self.masthead,
             max_html_bytes=max_html_bytes,
+            topics=[t.name if t is not None else None for t in digest.topics[: len(matches)]],
         )

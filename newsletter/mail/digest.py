@@ -8,9 +8,11 @@ under the size budget: excerpts are shortened, then papers dropped from the end 
 relevant); each try is a join, not a render.
 
 A digest is a list of rows after the masthead, each a kind of part, its piece and its
-values; what goes between two parts depends on their kinds. Today every row is a paper; a
-section heading (the coming named topics) becomes another kind of row, a part template of
-its own compiled like the others, with no change to how rows are joined or fitted.
+values; what goes between two parts depends on their kinds. A row is a paper or, in a mail
+of several topics, a topic's heading (`section`) before the topic's first paper: a part
+compiled like the others, its name the reader's value. A mail of one topic (or of papers
+with no topic) has no heading, so it is what it was before topics. Papers are numbered
+through the whole mail; a heading whose papers were all dropped to fit goes with them.
 """
 
 from __future__ import annotations
@@ -58,16 +60,35 @@ def render_digest(
     links: DigestLinks,
     masthead: Masthead,
     max_html_bytes: int = MAX_HTML_BYTES,
+    topics: Sequence[str | None] = (),
 ) -> RenderedEmail:
-    """The day's digest. Raises ValueError without matches (send `render_quiet_day`) or
-    when not even one paper fits in `max_html_bytes`."""
+    """The day's digest; `topics`: the name of each match's topic, in the same order (the
+    matches of a topic together), headings when there are several. Raises ValueError
+    without matches (send `render_quiet_day`) or when not even one paper fits in
+    `max_html_bytes`."""
     if not matches:
         raise ValueError("a digest needs at least one match; render the quiet-day note instead")
     # A digest of the bundled sample day says so (see pipeline/sample.py).
     sample = SAMPLE_ORIGIN if any(is_sample(m.paper) for m in matches) else None
     return layout(masthead, sample).render(
-        matches, day=day, recipient=recipient, links=links, max_html_bytes=max_html_bytes
+        matches,
+        day=day,
+        recipient=recipient,
+        links=links,
+        max_html_bytes=max_html_bytes,
+        headings=topic_headings(topics, len(matches)),
     )
+
+
+def topic_headings(topics: Sequence[str | None], count: int) -> list[str | None]:
+    """The heading before each of `count` matches: a topic's name before its first match,
+    None elsewhere, and none at all unless the matches span several topics."""
+    names = list(topics[:count]) + [None] * (count - len(topics))
+    if len(set(names)) < 2:
+        return [None] * count
+    return [
+        name if index == 0 or name != names[index - 1] else None for index, name in enumerate(names)
+    ]
 
 
 @functools.lru_cache(maxsize=8)
@@ -101,8 +122,10 @@ class DigestLayout:
         recipient: str,
         links: DigestLinks,
         max_html_bytes: int,
+        headings: Sequence[str | None] = (),
     ) -> RenderedEmail:
         count = len(matches)
+        sections = list(headings) or [None] * count
         pieces = self._pieces([m.paper for m in matches])
         reader = {
             "subject": digest_subject(count, day),
@@ -125,14 +148,16 @@ class DigestLayout:
                 paper = values[index]
                 if limit != EXCERPT_STEPS[0]:
                     paper = {**paper, "excerpt": _excerpt(matches[index], limit)}
+                _heading(rows, self._html, sections[index])
                 rows.append(("paper", pieces[index].html[shapes[index]], paper))
             return _join(self._html, reader, rows, matches[:shown], hidden=count - shown)
 
         html, shown = fit(matches, render=html_for, max_bytes=max_html_bytes)
         # The text part shows the same papers, with full-length excerpts: it has no size limit.
-        rows = [
-            ("paper", pieces[index].text[shapes[index]], values[index]) for index in range(shown)
-        ]
+        rows: list[Row] = []
+        for index in range(shown):
+            _heading(rows, self._text, sections[index])
+            rows.append(("paper", pieces[index].text[shapes[index]], values[index]))
         text = _join(self._text, reader, rows, matches[:shown], hidden=count - shown)
         return RenderedEmail(subject=reader["subject"], html=html, text=text.strip() + "\n")
 
@@ -174,6 +199,11 @@ def _join(
         kind = "more"
     fill_into(out, between[kind, "end"], values)
     return "".join(out)
+
+
+def _heading(rows: list[Row], frame: Frame, name: str | None) -> None:
+    if name is not None:
+        rows.append(("section", frame.section, {"section": name}))
 
 
 def _paper_values(number: int, match: Match, feedback: PaperLinks | None) -> dict[str, Any]:

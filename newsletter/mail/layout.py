@@ -1,20 +1,23 @@
 """The digest templates compiled into pieces, rendered and CSS-inlined once, filled per reader.
 
 digest.html (and digest.txt) is a frame (base.html) around parts: the masthead, one part per
-paper, maybe a "more" row. To compile, the whole digest is rendered once with probe values
+paper, a topic's heading before its first paper in a mail of several topics, maybe a "more"
+row. To compile, the whole digest is rendered once with probe values
 (newsletter.mail.pieces) and each part between two markers, then CSS-inlined as a whole, so
 every part gets exactly the styles it gets in a real digest, and cut at the markers. What
 lies between the parts (line ends, the text part's rules) is read from the same render.
 
 A paper's part depends on the paper alone once its reader's values are holes: each paper is
 compiled once in its four shapes (with or without reasons, with or without feedback links)
-and kept while it is in use; the frame, masthead and "more" row once per masthead.
+and kept while it is in use; the frame, masthead, heading and "more" row once per masthead
+(a heading's topic name is a reader's value).
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from jinja2 import ChoiceLoader, DictLoader, Environment
@@ -33,7 +36,8 @@ from newsletter.mail.pieces import Piece, Probe
 
 Shape = tuple[bool, bool]  # (has reasons, has feedback links)
 SHAPES: tuple[Shape, ...] = ((True, True), (True, False), (False, True), (False, False))
-PARTS = {"masthead": "digest_masthead", "paper": "digest_paper", "more": "digest_more"}
+PARTS = {"masthead": "digest_masthead", "paper": "digest_paper", "more": "digest_more",
+         "section": "digest_section"}  # fmt: skip
 # How digest.html marks a highlighted span (its CSS class is "hl").
 MARK_OPEN, MARK_CLOSE = '<mark class="hl">', "</mark>"
 READER_VALUES = ("subject", "preheader", "recipient", "view_url", "preferences_url",
@@ -42,13 +46,14 @@ READER_VALUES = ("subject", "preheader", "recipient", "view_url", "preferences_u
 
 @dataclass(frozen=True, slots=True)
 class Frame:
-    """One part of the mail (HTML or text) around its papers: `start`, the masthead, the rows,
-    maybe the "more" row; `between[(kind, next kind)]` goes between two parts ("end": the
-    rest of the document after the last part)."""
+    """One part of the mail (HTML or text) around its papers: `start`, the masthead, the rows
+    (papers and topics' headings, `section`), maybe the "more" row; `between[(kind, next
+    kind)]` goes between two parts ("end": the rest of the document after the last part)."""
 
     start: Piece
     masthead: Piece
     more: Piece
+    section: Piece
     between: dict[tuple[str, str], Piece]
 
 
@@ -75,6 +80,7 @@ class ProbeItem:
     feedback: PaperLinks | None
     plain_title: str
     plain_excerpt: str
+    section: str | None = None  # the topic's heading before this paper, if any
 
 
 class Compiler:
@@ -99,7 +105,8 @@ class Compiler:
 
     def frames(self) -> tuple[Frame, Frame]:
         """The HTML and text frames, read from digests of two sample papers with and without
-        a "more" row (which shows what goes between each two kinds of part)."""
+        a "more" row and topics' headings (which shows what goes between each two kinds of
+        part)."""
         sample = Paper(
             "local:probe", title="Probe", abstract="Probe.", sources=(Source.JSON_LINES,)
         )
@@ -120,10 +127,11 @@ class Compiler:
             for n in range(len(papers))
         ]
 
-    def _frame(self, items: list[ProbeItem], *, html: bool) -> Frame:
+    def _frame(self, plain: list[ProbeItem], *, html: bool) -> Frame:
         between: dict[tuple[str, str], Piece] = {}
         pieces: dict[str, Piece] = {}
-        for more in (True, False):
+        headed = [replace(item, section=self.probe.slot("section")) for item in plain]
+        for more, items in itertools.product((True, False), (plain, headed)):
             parts, gaps = self._cut(items, html=html, more=more)
             kinds = [kind for (kind, _), _ in parts]
             for index, following in enumerate([*kinds[1:], "end"]):
@@ -132,7 +140,13 @@ class Compiler:
                     raise ValueError(f"digest templates: {pair} parts are not always apart alike")
             pieces.update({kind: piece for (kind, _), piece in parts})
             start = gaps[0]
-        return Frame(start=start, masthead=pieces["masthead"], more=pieces["more"], between=between)
+        return Frame(
+            start=start,
+            masthead=pieces["masthead"],
+            more=pieces["more"],
+            section=pieces["section"],
+            between=between,
+        )
 
     def _parts_of(
         self, items: list[ProbeItem], *, html: bool

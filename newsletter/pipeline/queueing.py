@@ -1,5 +1,6 @@
-"""Pipeline stage after fetch: match the day's papers against every due subscriber and queue
-one digest each. Rendering and sending happen later, per message, in the sender."""
+"""Pipeline stage after fetch: match the day's papers against every topic of every due
+subscriber, each topic with its own model (newsletter.pipeline.topics), and queue one digest
+each. Rendering and sending happen later, per message, in the sender."""
 
 from __future__ import annotations
 
@@ -15,9 +16,11 @@ from newsletter.db import outbox
 from newsletter.db.due import DueSlot, DueSubscriber, due_subscribers, example_paper_ids
 from newsletter.db.embeddings import DbEmbeddingCache
 from newsletter.db.papers import digest_candidates, papers_by_id
+from newsletter.db.topic_models import models_for
 from newsletter.domain import Frequency, Match, Paper
 from newsletter.matching.ranker import Ranker
 from newsletter.matching.semantic import Embedder
+from newsletter.pipeline.topics import fresh_matches
 
 log = logging.getLogger(__name__)
 CHUNK = 1000  # subscribers matched and queued per transaction
@@ -159,48 +162,19 @@ def _match_chunk(
                 subscriber_ids=[s.id for s in group],
                 paper_ids=[p.id for p in ranker.papers],
             )
-        chosen = _fresh_matches(ranker, group, already, limit=options.max_papers)
+            models = models_for(session, [t.tag.id for s in group for t in s.topics])
+        chosen = fresh_matches(ranker, group, already, limit=options.max_papers, models=models)
         digests += [
             outbox.NewDigest(
                 subscriber_id=subscriber.id,
                 digest_date=day,
                 message_id=options.new_message_id(),
-                matches=chosen[subscriber.id],
+                matches=[match for _, match in chosen[subscriber.id]],
+                topics=[topic for topic, _ in chosen[subscriber.id]],
             )
             for subscriber in group
         ]
     return digests
-
-
-def _fresh_matches(
-    ranker: Ranker, group: list[DueSubscriber], already: dict[int, set[str]], *, limit: int
-) -> dict[int, list[Match]]:
-    """Each subscriber's best `limit` papers they have not received yet, with reasons and
-    highlights worked out only for the papers that make their digest (the costly part of
-    ranking). Those who received none of the candidates are ranked once; the others first
-    without reasons, deep enough to skip what they received, to learn how deep their digest
-    reaches, then with reasons to that depth."""
-    chosen: dict[int, list[Match]] = {}
-    new = [s for s in group if not already.get(s.id)]
-    for subscriber, matches in ranker.rank_many(((s, s.profile) for s in new), limit=limit):
-        chosen[subscriber.id] = matches
-    returning = [s for s in group if already.get(s.id)]
-    if not returning:
-        return chosen
-    deepest = limit + max(len(already[s.id]) for s in returning)
-    depths: dict[int, list[DueSubscriber]] = {}
-    unexplained = ((s, s.profile) for s in returning)
-    for subscriber, matches in ranker.rank_many(unexplained, limit=deepest, explain_matches=False):
-        fresh = [n for n, m in enumerate(matches) if m.paper.id not in already[subscriber.id]]
-        depths.setdefault(fresh[:limit][-1] + 1 if fresh else 0, []).append(subscriber)
-    for depth, members in depths.items():
-        ranked = ranker.rank_many(((s, s.profile) for s in members), limit=depth) if depth else []
-        for subscriber, matches in ranked:
-            seen = already[subscriber.id]
-            chosen[subscriber.id] = [m for m in matches if m.paper.id not in seen][:limit]
-        for subscriber in members:
-            chosen.setdefault(subscriber.id, [])
-    return chosen
 
 
 def _worth_queueing(

@@ -1,5 +1,6 @@
-"""The daily pipeline on a clock (APScheduler 3.x): fetch after the sources refresh, queue each
-subscriber's digest at their own hour, send, and take back leases of dead workers.
+"""The daily pipeline on a clock (APScheduler 3.x): fetch after the sources refresh, refit the
+topics owed a refit and queue each subscriber's digest at their own hour, send, and take
+back leases of dead workers.
 
 Job state lives in the database (APScheduler's SQLAlchemy job store) with coalescing and a
 misfire grace time, so after downtime each job runs once, not once per missed tick; the
@@ -38,6 +39,7 @@ from newsletter.pipeline.fetch import build_sources, http_client, ingest
 from newsletter.pipeline.queueing import DigestOptions
 from newsletter.pipeline.sample import load_sample_day
 from newsletter.sources import SourceError
+from newsletter.subscribers.learning import Learner, refit_owed
 
 log = logging.getLogger(__name__)
 # arXiv rebuilds its listings at midnight US Eastern, Sunday to Thursday nights; the later
@@ -83,6 +85,7 @@ def digest_options(settings: Settings) -> DigestOptions:
 
 def dispatch_job() -> None:
     runtime = _current()
+    refit_job(runtime)
     dispatch(
         sessions=runtime.sessions,
         now=runtime.clock(),
@@ -92,6 +95,19 @@ def dispatch_job() -> None:
         catch_up_days=runtime.settings.catch_up_days,
         parts=runtime.settings.dispatch_parts,
     )
+
+
+def refit_job(runtime: Runtime) -> None:
+    """Before queueing: refit the topics whose examples changed after their model was fitted
+    (only those; see subscribers.learning.refit_owed), so the digests read fresh models."""
+    done = refit_owed(runtime.sessions, Learner(runtime.embedder), now=runtime.clock())
+    if done.fitted or (done.left and runtime.embedder is not None):
+        log.info(
+            "refit pass: %d topics refitted, %d still owed",
+            done.fitted,
+            done.left,
+            extra={"event": "refit", "fitted": done.fitted, "left": done.left},
+        )
 
 
 def send_job() -> None:

@@ -17,6 +17,11 @@ What a refit reads, and why:
 Without an embedder (semantic matching off or not installed) there is nothing to fit on: the
 examples are stored, the topic stays owed a refit (`owed_refits`), and the reader's digest
 is the global ranking of their written profile.
+
+`refit_owed` is the scheduler's catch-up before each dispatch: it refits only the topics
+owed a refit (a refit that failed, examples stored while no embedder or no papers were
+there), each in its own transaction, so a topic that cannot be fitted never holds up the
+others, and refitting never becomes daily work for every reader.
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from newsletter.db.embeddings import SessionEmbeddingCache
-from newsletter.db.examples import examples_of, store_model, topic_model
+from newsletter.db.examples import examples_of, owed_refits, store_model, topic_model
 from newsletter.db.models import InterestProfileRow, PaperRow
 from newsletter.db.papers import digest_candidates, latest_day, to_paper
 from newsletter.db.subscriber_rows import to_profile
@@ -140,3 +145,31 @@ def recent_papers(session: Session, *, first: date, last: date, limit: int) -> l
         .limit(limit)
     )
     return [to_paper(row) for row in session.scalars(query)]
+
+
+@dataclass(frozen=True, slots=True)
+class RefitPass:
+    fitted: int = 0  # topics given a fresh model (or none, having no examples left)
+    left: int = 0  # still owed: nothing to fit on yet, or the refit failed (logged)
+
+
+def refit_owed(
+    sessions: sessionmaker[Session], learner: Learner, *, now: datetime, limit: int = 500
+) -> RefitPass:
+    """Refit up to `limit` topics owed a refit, each in its own transaction. Without an
+    embedder nothing can be fitted: the pass then reads nothing but the owed list."""
+    with sessions() as session:
+        owed = owed_refits(session, limit=limit)
+    if not owed or learner.embedder is None:
+        return RefitPass(left=len(owed))
+    fitted = left = 0
+    for topic_id in owed:
+        try:
+            with sessions.begin() as session:
+                topic = session.get(InterestProfileRow, topic_id)
+                done = topic is None or learner.refit(session, topic, now=now).fitted
+        except Exception:  # one topic's failure must not stop the others' refits or digests
+            log.exception("refitting topic %d failed; it stays owed a refit", topic_id)
+            done = False
+        fitted, left = (fitted + 1, left) if done else (fitted, left + 1)
+    return RefitPass(fitted=fitted, left=left)

@@ -1,18 +1,20 @@
 """A subscriber's papers outside the mailbox: the personal Atom feed and "view in browser".
 
 Both show what was queued for the subscriber (the outbox), never a fresh ranking: the feed
-has one entry per paper of the latest digests, the browser view one day's digest in full.
+has one entry per paper of the latest digests (a topic's feed: the papers chosen for that
+topic), the browser view one day's digest in full.
 """
 
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import date, datetime
 
 from sqlalchemy.orm import Session
 
-from newsletter.db.models import SubscriberRow
+from newsletter.db.models import InterestProfileRow, SubscriberRow
 from newsletter.db.outbox import ClaimedDigest, subscriber_digest, subscriber_digests
 from newsletter.db.papers import papers_by_id
 from newsletter.delivery.compose import Composer, queued_digest
@@ -85,13 +87,23 @@ def personal_feed(
     self_url: str,
     digests: int,
     now: datetime,
+    topic: InterestProfileRow | None = None,
 ) -> bytes:
-    """The subscriber's Atom feed: the papers of their latest `digests` digests."""
+    """The subscriber's Atom feed: the papers of their latest `digests` digests, or only
+    those chosen for `topic` (a paper queued before topics counts as the first topic's)."""
     latest = subscriber_digests(session, subscriber=row, limit=digests)
+    feed_id, title = f"{base_url}/feed/{row.id}", f"{list_name}: your papers"
+    if topic is not None:
+        first = row.profile.id if row.profile is not None else topic.id
+        latest = [
+            replace(d, content=[i for i in d.content if i.get("topic", first) == topic.id])
+            for d in latest
+        ]
+        feed_id, title = f"{feed_id}/topics/{topic.id}", f"{list_name}: {topic.name}"
     ids = sorted({item["id"] for d in latest for item in d.content})
     return atom_feed(
-        feed_id=f"{base_url}/feed/{row.id}",
-        title=f"{list_name}: your papers",
+        feed_id=feed_id,
+        title=title,
         self_url=self_url,
         digests=latest,
         papers=papers_by_id(session, ids),

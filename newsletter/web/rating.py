@@ -148,11 +148,13 @@ def learn_from_digest_vote(
     learner: Learner,
     now: datetime,
     source: VoteSource = VoteSource.DIGEST,
+    topic: InterestProfileRow | None = None,
 ) -> Refit | None:
-    """A "more / less like this" vote (already recorded in the profile's liked or disliked
-    papers) kept as a vote of the first topic, whose model is refitted at once. A paper
-    that is not stored is kept with its id alone (its text cannot be learned from)."""
-    topic = row.profile
+    """A "more / less like this" vote (already recorded in the topic's liked or disliked
+    papers) kept as a vote of `topic` (the one the link names, checked to be the reader's;
+    None: an older link, the first topic), whose model is refitted at once. A paper that is
+    not stored is kept with its id alone (its text cannot be learned from)."""
+    topic = topic if topic is not None else row.profile
     if topic is None:
         return None
     paper = papers_by_id(session, [paper_id]).get(paper_id)

@@ -55,6 +55,9 @@ class FeedbackIn(BaseModel):
 
     paper: PaperId
     vote: Literal["more", "less"]
+    # The topic the vote teaches (one of the reader's; the digest link's `topic`); none:
+    # the first topic.
+    topic: int | None = Field(default=None, ge=1, le=2**31 - 1)
 
 
 class Accepted(BaseModel):

@@ -2,16 +2,17 @@
 
 Each topic is a full profile (see newsletter.db.topics) with its own page under the
 preferences link: its interests form (the schedule stays on the preferences page: one mail,
-one schedule), its name, its library upload, and the ways to its rating page and to what it
-learned. After a change the pages redirect (303) to a path built from the link's token and
-the topic's id, never to one taken from the request, with `?done=` naming a message of DONE.
+one schedule), its name, its library upload, the ways to its rating page and to what it
+learned, and its own Atom feed. After a change the pages redirect (303) to a path built
+from the link's token and the topic's id, never to one taken from the request, with
+`?done=` naming a message of DONE.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy import func, select
@@ -26,6 +27,7 @@ from newsletter.db.models import (
 )
 from newsletter.db.topics import MAX_NAME, MAX_TOPICS, topics_of
 from newsletter.domain import InterestProfile
+from newsletter.mail.links import Links, Recipient
 from newsletter.web import forms
 from newsletter.web.pages import Pages, form_context
 
@@ -121,9 +123,16 @@ def topic_page(
         base=topic_path(token, topic.id),
         preferences=f"/preferences/{token}",
         done=DONE.get(pages.request.query_params.get("done", "")),
+        feed_url=topic_feed(pages, row, topic),
         **{"values": forms.from_subscriber(row, topic), "report": [], **context},
     )
     return pages.render("topic.html", full, status=status)
+
+
+def topic_feed(pages: Pages, row: SubscriberRow, topic: InterestProfileRow) -> str:
+    """The topic's own Atom feed (the reader's feed of this topic's papers only)."""
+    links = cast(Links, pages.request.app.state.links)  # as web.deps.get_links reads it
+    return links.feed(Recipient(row.id, row.token_key), topic=topic.id)
 
 
 def checked_profile(

@@ -33,6 +33,7 @@ def rendered(render: object, case: Case) -> RenderedEmail | str:
             links=case.links,
             masthead=case.masthead,
             max_html_bytes=case.max_html_bytes,
+            topics=case.topics,
         )
     except ValueError as exc:  # too large even with one paper: both must say so
         return str(exc)
@@ -55,6 +56,13 @@ def test_the_corpus_reaches_every_branch() -> None:
     assert any('class="why"' not in e.html for e in emails)  # a digest without reasons
     assert all("@media (prefers-color-scheme: dark)" in e.html for e in emails)
     assert any("<mark" in e.html for e in emails)
+    assert any('class="section-name"' in e.html for e in emails)  # topics' headings
+    assert any("\n## " in e.text for e in emails)
+    headed = [
+        o for o, case in zip(outputs, CASES, strict=True)
+        if case.topics and isinstance(o, RenderedEmail) and "more matched" in o.html
+    ]  # fmt: skip
+    assert headed  # a mail of several topics that had to drop papers
 
 
 SAFE_TEXT = st.text(st.characters(exclude_categories=("Cs",)), max_size=40)

@@ -64,6 +64,7 @@ class Case:
     links: DigestLinks
     masthead: Masthead
     max_html_bytes: int = MAX_HTML_BYTES
+    topics: tuple[str | None, ...] = ()
 
 
 def day_papers() -> list[Paper]:
@@ -151,6 +152,36 @@ def cases() -> Iterator[Case]:
     yield from _at_budgets("awkward reversed", awkward[::-1], "x@example.org", MASTHEADS[0], 3)
     yield _case("one awkward paper", awkward[:1], "x@example.org", 0)
     yield _case("local paper only", awkward[1:2], "x@example.org", 1)
+    yield from topic_cases(papers)
+
+
+TOPIC_NAMES = (
+    "Agents & <tools>",
+    'Robots "in the wild"',
+    "R\u00e9seaux\u00a0neuronaux " + "x" * 70,
+)
+
+
+def topic_cases(papers: list[Paper]) -> Iterator[Case]:
+    """Mails of several topics (a heading per topic, names with markup, quotes, a no-break
+    space, one long enough to wrap), at budgets that drop whole sections, and one topic."""
+    rankings = [matches for _, matches in ranked(papers, limit=10) if matches]
+    for number in range(0, 6, 2):
+        parts = rankings[number : number + 3]
+        matches = [m for part in parts for m in part]
+        topics = tuple(TOPIC_NAMES[n] for n, part in enumerate(parts) for _ in part)
+        links = _links(matches, number)
+        recipient = f"topics{number}@example.org"
+        for budget in (MAX_HTML_BYTES, 16_000, 9_000):
+            yield Case(
+                f"topics {number} at {budget} bytes", matches, recipient, links,
+                MASTHEADS[number % 2], budget, topics,
+            )  # fmt: skip
+    single = rankings[0]
+    yield Case(
+        "one named topic", single, "one@example.org", _links(single, 0), MASTHEADS[0],
+        topics=(TOPIC_NAMES[0],) * len(single),
+    )  # fmt: skip
 
 
 def _at_budgets(

@@ -5,7 +5,7 @@ tests/mail/test_digest_assembly.py, which requires the two to agree byte for byt
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
@@ -41,6 +41,7 @@ class Item:
     feedback: PaperLinks | None
     plain_title: str
     plain_excerpt: str
+    section: str | None = None
 
 
 def render_digest(
@@ -51,6 +52,7 @@ def render_digest(
     links: DigestLinks,
     masthead: Masthead,
     max_html_bytes: int = rendering.MAX_HTML_BYTES,
+    topics: Sequence[str | None] = (),
 ) -> RenderedEmail:
     subject = rendering.digest_subject(len(matches), day)
     context = {
@@ -65,13 +67,18 @@ def render_digest(
         "total": len(matches),
         "sample_origin": SAMPLE_ORIGIN if any(is_sample(m.paper) for m in matches) else None,
     }
-    full = build_items(matches, feedback=links.papers, excerpt_chars=EXCERPT_STEPS[0])
+    sections = _sections(topics, len(matches))
+    full = build_items(
+        matches, feedback=links.papers, excerpt_chars=EXCERPT_STEPS[0], sections=sections
+    )
 
     def html_for(count: int, limit: int) -> str:
         if limit == EXCERPT_STEPS[0]:
             items = full[:count]
         else:
-            items = build_items(matches[:count], feedback=links.papers, excerpt_chars=limit)
+            items = build_items(
+                matches[:count], feedback=links.papers, excerpt_chars=limit, sections=sections
+            )
         return _html("digest.html", preheader=_preheader(items), items=items, **context)
 
     html, shown = _fit(matches, render=html_for, max_bytes=max_html_bytes)
@@ -79,11 +86,29 @@ def render_digest(
     return RenderedEmail(subject=subject, html=html, text=text)
 
 
+def _sections(topics: Sequence[str | None], count: int) -> list[str | None]:
+    """A heading where the topic changes, when the digest has more than one topic."""
+    names = [topics[n] if n < len(topics) else None for n in range(count)]
+    if len(set(names)) == 1:
+        return [None] * count
+    shown: list[str | None] = []
+    for number, name in enumerate(names):
+        shown.append(name if number == 0 or names[number - 1] != name else None)
+    return shown
+
+
 def build_items(
-    matches: Sequence[Match], *, feedback: Mapping[str, PaperLinks], excerpt_chars: int
+    matches: Sequence[Match],
+    *,
+    feedback: Mapping[str, PaperLinks],
+    excerpt_chars: int,
+    sections: Sequence[str | None] = (),
 ) -> list[Item]:
     return [
-        _item(match, number=number, feedback=feedback.get(match.paper.id), limit=excerpt_chars)
+        replace(
+            _item(match, number=number, feedback=feedback.get(match.paper.id), limit=excerpt_chars),
+            section=sections[number - 1] if sections else None,
+        )
         for number, match in enumerate(matches, 1)
     ]
 

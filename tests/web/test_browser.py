@@ -16,6 +16,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from email.message import EmailMessage
@@ -123,6 +124,20 @@ class Live:
 def live(
     sqlite_url: str, sessions: sessionmaker[Session], smtp_server: ScriptedSmtpServer
 ) -> Iterator[Live]:
+    with served(sqlite_url, sessions, smtp_server, embedding_model="") as running:
+        yield running
+
+
+@contextmanager
+def served(
+    sqlite_url: str,
+    sessions: sessionmaker[Session],
+    smtp_server: ScriptedSmtpServer,
+    *,
+    embedding_model: str,
+) -> Iterator[Live]:
+    """The app served by uvicorn on loopback while the block runs; with an `embedding_model`
+    its votes, ratings and imports refit the topics' models, as `newsletter serve` does."""
     # Bound before the app exists, so its links carry the real port; no race for the port.
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
@@ -134,10 +149,10 @@ def live(
         smtp_port=smtp_server.port,
         smtp_security="none",
         smtp_timeout_seconds=5,
-        embedding_model="",
+        embedding_model=embedding_model,
         _env_file=None,
     )
-    app = create_app(settings, sessions=sessions)
+    app = create_app(settings, sessions=sessions, learning_embedder=load_embedder(embedding_model))
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
     thread.start()

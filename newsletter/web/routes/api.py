@@ -36,7 +36,7 @@ from newsletter.web.deps import (
     SignupsDep,
     allow,
 )
-from newsletter.web.feedback import feedback_target
+from newsletter.web.feedback import feedback_target, feedback_topic
 from newsletter.web.rating import learn_from_digest_vote
 from newsletter.web.schemas import (
     Accepted,
@@ -140,6 +140,9 @@ def feedback(
 ) -> Accepted:
     paper_id, more = feedback_target(body.paper, body.vote)
     row = opener.subscriber(Purpose.FEEDBACK, token)
-    record_feedback(row, paper_id=paper_id, more=more)
-    learn_from_digest_vote(session, row, paper_id=paper_id, more=more, learner=learner, now=now)
+    topic = feedback_topic(session, row, body.topic)
+    record_feedback(row, paper_id=paper_id, more=more, topic=topic)
+    learn_from_digest_vote(
+        session, row, paper_id=paper_id, more=more, learner=learner, now=now, topic=topic
+    )
     return Accepted(status="noted", detail=f"{body.vote} like {paper_id}")

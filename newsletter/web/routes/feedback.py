@@ -22,7 +22,7 @@ from newsletter.web.deps import (
     PagesDep,
     csrf_form,
 )
-from newsletter.web.feedback import feedback_target
+from newsletter.web.feedback import feedback_target, feedback_topic, topic_number
 from newsletter.web.rating import learn_from_digest_vote
 
 router = APIRouter(include_in_schema=False)
@@ -30,26 +30,35 @@ router = APIRouter(include_in_schema=False)
 _feedback_form = csrf_form(max_fields=20, max_part=1024 * 1024)
 
 
-def vote_of(paper: str | None = None, vote: str | None = None) -> tuple[str, bool]:
-    """(paper id, more?) from the link's query; checked before the link's token is read."""
-    return feedback_target(paper, vote)
+def vote_of(
+    paper: str | None = None, vote: str | None = None, topic: str | None = None
+) -> tuple[str, bool, int | None]:
+    """(paper id, more?, topic id or None) from the link's query; checked before the
+    link's token is read (whether the topic is the reader's, after)."""
+    paper_id, more = feedback_target(paper, vote)
+    return paper_id, more, topic_number(topic)
 
 
-Vote = Annotated[tuple[str, bool], Depends(vote_of)]
+Vote = Annotated[tuple[str, bool, int | None], Depends(vote_of)]
 
 
 @router.get("/feedback/{token}", response_class=HTMLResponse)
 def feedback_page(
-    target: Vote, _link: FeedbackRow, session: DbSession, pages: PagesDep
+    target: Vote, link: FeedbackRow, session: DbSession, pages: PagesDep
 ) -> HTMLResponse:
-    paper_id, more = target
+    paper_id, more, topic_id = target
+    topic = feedback_topic(session, link, topic_id)
     path = pages.request.url.path
+    query = {"paper": paper_id, "vote": "more" if more else "less"}
+    if topic is not None:
+        query["topic"] = str(topic.id)
     context = {
         "title": _title(session, paper_id),
         "more": more,
         "path": path,
+        "topic_name": topic.name if topic is not None and len(link.topics) > 1 else None,
         # Built from the checked values, not echoed from the request.
-        "action": f"{path}?{urlencode({'paper': paper_id, 'vote': 'more' if more else 'less'})}",
+        "action": f"{path}?{urlencode(query)}",
     }
     return pages.render("feedback.html", context)
 
@@ -66,9 +75,12 @@ def feedback(
     learner: LearnerDep,
     now: NowDep,
 ) -> HTMLResponse:
-    paper_id, more = target
-    record_feedback(row, paper_id=paper_id, more=more)
-    learn_from_digest_vote(session, row, paper_id=paper_id, more=more, learner=learner, now=now)
+    paper_id, more, topic_id = target
+    topic = feedback_topic(session, row, topic_id)
+    record_feedback(row, paper_id=paper_id, more=more, topic=topic)
+    learn_from_digest_vote(
+        session, row, paper_id=paper_id, more=more, learner=learner, now=now, topic=topic
+    )
     what = "more" if more else "fewer"
     return pages.notice(
         "Thanks, noted",
