@@ -25,13 +25,12 @@ from newsletter.pipeline.queueing import queue_digests
 from newsletter.sources.files import parse_file_bytes
 from newsletter.subscribers.learning import Learner, refit_owed
 from tests.conftest import read_data
-from tests.pipeline.test_queueing import (  # noqa: F401 (any_sessions: a fixture)
+from tests.pipeline.test_queueing import (
     DAY,
     GNN,
     NO_MATCH,
     NOW,
     PROTEIN,
-    any_sessions,
     gnn_papers,
     mark_sent,
     options,
@@ -72,7 +71,7 @@ def protein_papers(n: int) -> list[Paper]:
 
 
 def test_every_topic_has_its_papers_in_the_readers_order_and_a_paper_once(
-    any_sessions: sessionmaker[Session],  # noqa: F811
+    any_sessions: sessionmaker[Session],
 ) -> None:
     both = topic_paper("2508.40000", f"{GNN} for {PROTEIN}")
     store(any_sessions, [*gnn_papers(2), *protein_papers(2), both])
@@ -95,7 +94,7 @@ def test_every_topic_has_its_papers_in_the_readers_order_and_a_paper_once(
 
 
 def test_the_limit_is_the_whole_mails_and_every_topic_keeps_its_best(
-    any_sessions: sessionmaker[Session],  # noqa: F811
+    any_sessions: sessionmaker[Session],
 ) -> None:
     store(any_sessions, [*gnn_papers(6), *protein_papers(3)])
     who = subscribe(any_sessions, "two@example.com")
@@ -131,7 +130,7 @@ def test_a_reader_whose_topics_match_nothing_has_a_skipped_day(
 
 
 def test_due_subscribers_come_once_each_with_every_topic_in_order(
-    any_sessions: sessionmaker[Session],  # noqa: F811
+    any_sessions: sessionmaker[Session],
 ) -> None:
     store(any_sessions, gnn_papers(1))
     who = subscribe(any_sessions, "two@example.com")

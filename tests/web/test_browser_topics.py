@@ -33,7 +33,7 @@ from newsletter.domain import Paper
 from newsletter.matching.embedding import DEFAULT_MODEL, load_embedder
 from newsletter.pipeline.queueing import DigestOptions, DigestReport, queue_digests
 from newsletter.sources.files import FileSource
-from tests.support.smtp_server import ScriptedSmtpServer, smtp_server_fixture  # noqa: F401
+from tests.support.smtp_server import ScriptedSmtpServer
 from tests.support.web_support import subscriber_row, text_of
 from tests.web.test_browser import (  # noqa: F401 (browser: a fixture)
     HAVE_PLAYWRIGHT,
