@@ -19,9 +19,10 @@ from newsletter.db.models import SubscriberRow
 from newsletter.db.subscriber_rows import to_profile
 from newsletter.db.subscribers import unsubscribe
 from newsletter.db.subscriptions import claim_preview_mail, set_paused
+from newsletter.db.topic_models import models_for
 from newsletter.db.topics import topics_of
 from newsletter.delivery.compose import Digest
-from newsletter.domain import Status
+from newsletter.domain import Status, TopicTag
 from newsletter.mail.links import Links, Recipient
 from newsletter.web import forms
 from newsletter.web.context import MailClaim, OutgoingMail
@@ -106,7 +107,8 @@ def mail_preview(
     cooldown: timedelta,
     mail: OutgoingMail,
 ) -> str:
-    """Mail the digest the latest papers would make; the DONE key that says what happened.
+    """Mail the digest the latest papers would make, every topic with its model, as the
+    daily digest would; the DONE key that says what happened.
 
     Never to an address that left or bounces; at most one mail per cooldown, since anyone
     holding a forwarded digest has this link (the confirmation mail the reader answered
@@ -114,13 +116,20 @@ def mail_preview(
     papers: call it off the event loop."""
     if row.status not in (Status.ACTIVE, Status.PAUSED):
         return "stopped"
-    preview = previewer.preview(to_profile(row.profile))
-    if preview.day is None or not preview.matches:
+    session = object_session(row)
+    assert session is not None  # the route's row, from its session
+    topics = topics_of(session, row.id)
+    day, chosen = previewer.preview_topics(
+        [(TopicTag(topic.id, topic.name), to_profile(topic)) for topic in topics],
+        models_for(session, [topic.id for topic in topics]),
+    )
+    if day is None or not chosen:
         return "nothing"
     claim = claim_preview_mail(row, now=now, cooldown=cooldown)
     if claim is None:
         return "wait"
-    digest = Digest(recipient(row), row.email, preview.day, preview.matches)
+    matches, tags = [match for _, match in chosen], [tag for tag, _ in chosen]
+    digest = Digest(recipient(row), row.email, day, matches, topics=tags)
     mail.later(digest.email, mail.composer.render(digest), MailClaim(claim))
     return "preview"
 

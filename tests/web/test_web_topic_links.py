@@ -25,6 +25,8 @@ from newsletter.mail.links import Recipient
 from tests.support.factories import arxiv_paper
 from tests.support.web_support import (
     DAY,
+    RecordingMailer,
+    csrf_for,
     csrf_of,
     link_path,
     links,
@@ -187,3 +189,32 @@ async def test_each_topic_has_its_own_feed_listed_on_its_page(
     assert listed.startswith(f"{settings.base_url}/feed/")
     assert listed.endswith(f".xml?topic={proteins.id}")
     assert followed.content == second.content
+
+
+async def test_digest_now_has_every_topic_as_the_daily_digest_would(
+    settings: Settings, sessions: sessionmaker[Session]
+) -> None:
+    """ "Send me a digest now" ranks each topic (not only the first) and merges them: one
+    section per topic, each paper's feedback link naming its topic."""
+    who, graphs, proteins = two_topics(sessions)
+    with sessions.begin() as session:
+        store_papers(session, [GNN, PROTEIN], now=datetime(2025, 8, 20, tzinfo=UTC))
+    mailer = RecordingMailer()
+    path = link_path(links(settings).preferences(who))
+    async with web_client(settings, sessions, mailer=mailer) as web:
+        page = await web.get(path)
+        answer = await web.post(
+            f"{path}/preview", data={"csrf_token": csrf_for(page, f"{path}/preview")}
+        )
+    assert answer.headers["location"].endswith("?done=preview")
+    ((to, rendered),) = mailer.sent
+    assert to == "ada@example.org"
+    document = lxml.html.fromstring(rendered.html)
+    assert document.xpath("//h2[@class='section-name']/text()") == ["Graphs", "Proteins"]
+    less = document.xpath("//a[text()='Less like this']/@href")
+    assert [parse_qs(urlsplit(u).query)["topic"] for u in less] == [
+        [str(graphs.id)],
+        [str(proteins.id)],
+    ]
+    assert "## Graphs" in rendered.text
+    assert "## Proteins" in rendered.text
