@@ -121,7 +121,7 @@ def decoded(text: str) -> str:
     """RFC 2047 encoded words ("=?utf-8?q?...?=") as text; the raw text when they are broken."""
     try:
         return clean(str(make_header(decode_header(text))))
-    except (LookupError, UnicodeError, ValueError, errors.HeaderParseError):
+    except (LookupError, UnicodeError, ValueError, errors.HeaderParseError, errors.CharsetError):
         return text
 
 
