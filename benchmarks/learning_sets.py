@@ -14,7 +14,6 @@ torch thread (the CPU is shared), and kept in an .npz file per model in `--cache
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -22,19 +21,13 @@ from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
-from ranking import load_interests, load_pool
+from ranking import find_csfcube, load_csfcube, load_interests, load_pool
 
-from newsletter.domain import InterestProfile, Paper, Source
+from newsletter.domain import InterestProfile, Paper
 from newsletter.matching.semantic import Embedder, Vectors
 
 ROOT = Path(__file__).resolve().parents[1]
-# ../shared beside the main checkout; a worktree sits one floor lower.
-CSFCUBE_PLACES = [
-    ROOT.parent / "shared/data/csfcube_dev",
-    ROOT.parents[1] / "shared/data/csfcube_dev",
-]
 DEFAULT_CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "newsletter-bench"
-FACETS = ("background", "method", "result")
 
 
 @dataclass(frozen=True)
@@ -74,42 +67,30 @@ def dev_readers() -> list[Reader]:
 
 
 def csfcube_folder() -> Path | None:
-    return next((p for p in CSFCUBE_PLACES if (p / "papers.jsonl").exists()), None)
+    return find_csfcube(ROOT)
 
 
 def csfcube_readers(folder: Path | None, *, relevant_from: int = 1) -> list[Reader]:
+    """One reader per query-facet pair, named by facet and the query's place among the
+    half's query papers ("method/q03"): CSFCube ids stay in ../shared, out of the tables."""
     if folder is None or not (folder / "papers.jsonl").exists():
         return []
-    papers: dict[str, Paper] = {}
-    for line in (folder / "papers.jsonl").read_text().splitlines():
-        row = json.loads(line)
-        papers[row["id"]] = Paper(
-            id=row["id"],
-            title=row["title"],
-            abstract=row.get("abstract") or "",
-            sources=(Source.JSON_LINES,),
+    pools = load_csfcube(folder)
+    label = {query: f"q{n:02d}" for n, query in enumerate(sorted({p.query.id for p in pools}), 1)}
+    return [
+        Reader(
+            set_name="csfcube",
+            reader_id=f"{pool.facet}/{label[pool.query.id]}",
+            group=label[pool.query.id],
+            pool=tuple(pool.papers),
+            grades={p.id: int(pool.grades[p.id]) for p in pool.papers},
+            relevant_from=relevant_from,
+            interest=InterestProfile(description=pool.query.title),
+            liked=(pool.query,),
+            liked_in_pool=False,
         )
-    readers = []
-    for facet in FACETS:
-        gold = json.loads((folder / f"gold-{facet}.json").read_text())
-        for query_id, entry in sorted(gold.items()):
-            query = papers[query_id]
-            candidates = [c for c in entry["cands"] if c != query_id]
-            grades = dict(zip(entry["cands"], entry["relevance_adju"], strict=True))
-            readers.append(
-                Reader(
-                    set_name="csfcube",
-                    reader_id=f"{facet}/{query_id}",
-                    group=query_id,
-                    pool=tuple(papers[c] for c in candidates),
-                    grades={c: int(grades[c]) for c in candidates},
-                    relevant_from=relevant_from,
-                    interest=InterestProfile(description=query.title),
-                    liked=(query,),
-                    liked_in_pool=False,
-                )
-            )
-    return readers
+        for pool in pools
+    ]
 
 
 class FileEmbeddingCache:

@@ -26,6 +26,7 @@ weights fitted on the full profiles. Results: benchmarks/RANKING.md, section 9.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import time
 from collections.abc import Callable, Iterator
@@ -81,10 +82,22 @@ GRADED = "broad, distractors graded"
 SHORT = ("description only", "first keyword only")
 # The distractors some variant put in a digest (P >= 0.5), graded 0/1/2 for the interest by
 # reading title and abstract, blind to which variant included them (same rubric as the dev
-# set's grades); every other distractor counts 0.
+# set's grades); every other distractor counts 0. The file names each CSFCube paper only by
+# distractor_key (CSFCube is CC BY-NC: the repository carries none of it, ids included).
 DISTRACTOR_GRADES: dict[str, dict[str, int]] = json.loads(
     (ROOT / "benchmarks/devset/distractor_grades.json").read_text()
 )
+
+
+def distractor_key(paper_id: str) -> str:
+    """What distractor_grades.json calls a CSFCube paper: a hash of its id."""
+    return hashlib.sha256(f"csfcube:{paper_id}".encode()).hexdigest()[:16]
+
+
+def distractor_grades(interest: str, day_ids: list[str]) -> dict[str, int]:
+    """The interest's graded distractors among the day's papers, by paper id."""
+    graded = DISTRACTOR_GRADES.get(interest, {})
+    return {pid: graded[key] for pid in day_ids if (key := distractor_key(pid)) in graded}
 
 
 @dataclass
@@ -215,7 +228,7 @@ def study(
                 present = {i: g for i, g in grades.items() if i in day.ranker._row}
                 results[variant][name].append(_run(day_ids, p[0], allowed[0], present))
                 if name == BROAD:
-                    graded = present | DISTRACTOR_GRADES.get(iid, {})
+                    graded = present | distractor_grades(iid, day_ids)
                     results[variant][GRADED].append(_run(day_ids, p[0], allowed[0], graded))
                 probabilities[variant, name] = np.vstack(
                     [probabilities.get((variant, name), np.zeros((0, len(day_ids)))), p]
