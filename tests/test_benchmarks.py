@@ -135,28 +135,63 @@ def test_csfcube_is_found_beside_the_checkout_or_a_worktree(tmp_path: Path) -> N
     assert ranking.find_csfcube(worktree) == data
 
 
+# A made-up set in CSFCube's layout (papers.jsonl, gold-{facet}.json), so the smoke tests run
+# the CSFCube code paths without ../shared (CC BY-NC data, which users and CI do not have):
+# three query papers, one per facet, each with related candidates graded 1-3 and others 0.
+FAKE_TOPICS = {
+    "background": ("graph neural networks", "message passing over molecular graphs"),
+    "method": ("speech recognition", "transformer acoustic models for spoken audio"),
+    "result": ("robot reinforcement learning", "policies for robotic grasping learnt by reward"),
+}
+
+
+@pytest.fixture(scope="module")
+def csfcube_like(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("csfcube_like")
+    papers: list[dict[str, str]] = []
+    for number, (facet, (topic, detail)) in enumerate(FAKE_TOPICS.items()):
+        query = f"{number}00"
+        papers.append(
+            {"id": query, "title": f"A study of {topic}", "abstract": f"We study {detail}."}
+        )
+        cands, grades = [], []
+        for i in range(14):
+            related = i < 5
+            other = list(FAKE_TOPICS.values())[(number + 1 + i % 2) % 3]
+            about = (topic, detail) if related else other
+            cands.append(f"{number}{i + 1:02d}")
+            grades.append(3 - i % 3 if related else 0)
+            papers.append({
+                "id": cands[-1], "title": f"{about[0].capitalize()}, part {i}",
+                "abstract": f"This paper is about {about[1]}; variant {i}.",
+            })  # fmt: skip
+        gold = {query: {"cands": cands, "relevance_adju": grades}}
+        (folder / f"gold-{facet}.json").write_text(json.dumps(gold))
+    (folder / "papers.jsonl").write_text("".join(json.dumps(p) + "\n" for p in papers))
+    return folder
+
+
 @pytest.fixture(scope="module")
 def vectors(tmp_path_factory: pytest.TempPathFactory) -> str:
     """One embedding cache for the ranking benchmarks' smoke tests: they share papers."""
     return str(tmp_path_factory.mktemp("vectors") / "vectors.npz")
 
 
-def test_ranking_benchmark_runs_small(tmp_path: Path, vectors: str) -> None:
-    """`--small --fit`: every code path (the dev set, the CSFCube half when it is there, the
-    fit with its cross-validation), then again without CSFCube, which it says it skips."""
+def test_ranking_benchmark_runs_small(tmp_path: Path, vectors: str, csfcube_like: Path) -> None:
+    """`--small --fit`: every code path (the dev set, a set in CSFCube's layout, the fit with
+    its cross-validation), then again without CSFCube, which it says it skips."""
     pytest.importorskip("sentence_transformers")
     pytest.importorskip("sklearn")
     cache = vectors
-    ranking = load_ranking_benchmark()
-    out = run("benchmarks/ranking.py", "--small", "--fit", "--embedding-cache", cache)
+    out = run("benchmarks/ranking.py", "--small", "--fit", "--csfcube", str(csfcube_like),
+              "--embedding-cache", cache)  # fmt: skip
     assert "### Development set: 3 interests x 40 papers" in out
     assert "text channel, hybrid: nDCG@10 leave-one-interest-out" in out
     assert 'TEXT["hybrid"] = Logistic(' in out
     for system in ("tfidf", "lexical", "semantic", "hybrid"):
         assert f"| {system} | 0." in out or f"| {system} | 1." in out
-    if ranking.CSFCUBE is not None:
-        assert "### CSFCube half: 3 query-facet pairs" in out
-        assert "liked channel, hybrid: NDCG%20 / MAP leave-one-query-out" in out
+    assert "### CSFCube half: 3 query-facet pairs" in out
+    assert "liked channel, hybrid: NDCG%20 / MAP leave-one-query-out" in out
     missing = tmp_path / "no-csfcube"
     out = run("benchmarks/ranking.py", "--small", "--csfcube", str(missing),
               "--embedding-cache", cache)  # fmt: skip
@@ -165,14 +200,14 @@ def test_ranking_benchmark_runs_small(tmp_path: Path, vectors: str) -> None:
     assert "| hybrid | " in out
 
 
-def test_robustness_benchmark_runs_small(vectors: str) -> None:
+def test_robustness_benchmark_runs_small(vectors: str, csfcube_like: Path) -> None:
     pytest.importorskip("sentence_transformers")
     pytest.importorskip("sklearn")
-    out = run("benchmarks/robustness.py", "--small", "--embedding-cache", vectors)
+    out = run("benchmarks/robustness.py", "--small", "--csfcube", str(csfcube_like),
+              "--embedding-cache", vectors)  # fmt: skip
     assert "### Threshold sweep, leave-one-interest-out on the dev pool" in out
     assert "### Short interests on the dev pool" in out
     for variant in ("day", "sample", "pool", "no z"):
         assert f"| {variant} | 0." in out or f"| {variant} | 1." in out
     assert "### Stability against the dev pool at tau 0.6" in out
-    if load_ranking_benchmark().CSFCUBE is not None:
-        assert "broad: dev + CSFCube: mean abs dP / flips" in out
+    assert "broad: dev + CSFCube: mean abs dP / flips" in out
