@@ -26,10 +26,8 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import subprocess
 import sys
 import time
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -39,6 +37,7 @@ from matching_scale import (
     HashingEmbedder,
     ProfileGenerator,
     bench_papers,
+    in_subprocess,
     peak_rss_mb,
 )
 
@@ -119,7 +118,9 @@ def main() -> None:
     for _ in range(args.rounds):  # alternated, so a busy moment hits both modes alike
         for mode in ("hybrid", "hybrid+models"):
             print(f"{mode} x {args.profiles:,} ...", file=sys.stderr, flush=True)
-            results.append(run_worker(["--worker", mode, str(args.profiles), *common]))
+            results.append(
+                in_subprocess(["--worker", mode, str(args.profiles), *common], script=__file__)
+            )
     explained = ", every match explained" if args.explain else ""
     print(f"\n{args.profiles:,} readers x 1,000 papers, limit {LIMIT}, chunk {args.chunk_size}"
           f"{explained}\n")  # fmt: skip
@@ -136,17 +137,6 @@ def main() -> None:
         base = np.median([r[key] for r in results if r["mode"] == "hybrid"])
         learned = np.median([r[key] for r in results if r["mode"] != "hybrid"])
         print(f"\nhybrid + models / hybrid, {what} (medians): {learned / base:.2f}x")
-
-
-def run_worker(arguments: list[str]) -> dict[str, Any]:
-    """This script in a fresh interpreter (its own peak memory); its RESULT line, parsed."""
-    command = [sys.executable, str(Path(__file__).resolve()), *arguments]
-    done = subprocess.run(command, stdout=subprocess.PIPE, text=True, check=True)
-    for line in reversed(done.stdout.splitlines()):
-        if line.startswith(RESULT_MARK):
-            result: dict[str, Any] = json.loads(line.removeprefix(RESULT_MARK))
-            return result
-    raise RuntimeError(f"no result from {' '.join(arguments)}")
 
 
 if __name__ == "__main__":

@@ -420,9 +420,10 @@ def run_minilm(*, seed: int) -> dict[str, Any]:
     }
 
 
-def in_subprocess(arguments: list[str]) -> dict[str, Any]:
-    """Run this script with `arguments` in a fresh interpreter; its RESULT line, parsed."""
-    command = [sys.executable, str(Path(__file__).resolve()), *arguments]
+def in_subprocess(arguments: list[str], *, script: str = __file__) -> dict[str, Any]:
+    """Run `script` (this one) with `arguments` in a fresh interpreter (its own peak
+    memory); its RESULT line, parsed."""
+    command = [sys.executable, str(Path(script).resolve()), *arguments]
     done = subprocess.run(command, stdout=subprocess.PIPE, text=True, check=True)
     for line in reversed(done.stdout.splitlines()):
         if line.startswith(RESULT_MARK):

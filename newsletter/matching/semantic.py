@@ -11,7 +11,7 @@ A paper is embedded two ways, each once per paper text and model:
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 import numpy as np
@@ -111,19 +111,9 @@ def paper_vectors(papers: Sequence[Paper], *, embedder: Embedder, cache: Embeddi
     """One row per paper (the normalised mean of its windows' vectors), computed once per
     paper text and model, then read from `cache`."""
     keys = [cache_key(p) for p in papers]
-    known = cache.get_many(embedder.name, list(dict.fromkeys(keys)))
-    missing = {key: p for key, p in zip(keys, papers, strict=True) if key not in known}
-    if missing:
-        windows = [paper_windows(p) for p in missing.values()]
-        flat = embedder.embed([text for texts in windows for text in texts])
-        fresh: dict[str, Vectors] = {}
-        start = 0
-        for key, texts in zip(missing, windows, strict=True):
-            mean = flat[start : start + len(texts)].mean(axis=0)
-            fresh[key] = (mean / max(float(np.linalg.norm(mean)), 1e-12)).astype(np.float32)
-            start += len(texts)
-        cache.put_many(embedder.name, fresh)
-        known.update(fresh)
+    known = _cached(
+        papers, keys, embedder=embedder, cache=cache, texts=paper_windows, pool=_unit_mean
+    )
     if not keys:
         return np.zeros((0, 0), np.float32)
     return np.vstack([known[key] for key in keys]).astype(np.float32)
@@ -135,19 +125,46 @@ def sentence_vectors(
     """Per paper, one row per `paper_sentences` entry; cached as one flattened vector (the
     cache stores vectors), so `dimensions` (the model's) turns it back into rows."""
     keys = [cache_key(p, "s") for p in papers]
+    known = _cached(papers, keys, embedder=embedder, cache=cache, texts=paper_sentences, pool=_rows)
+    return [np.asarray(known[key], np.float32).reshape(-1, dimensions) for key in keys]
+
+
+def _cached(
+    papers: Sequence[Paper],
+    keys: Sequence[str],
+    *,
+    embedder: Embedder,
+    cache: EmbeddingCache,
+    texts: Callable[[Paper], list[str]],
+    pool: Callable[[Vectors], Vectors],
+) -> dict[str, Vectors]:
+    """Each key's vector from `cache`; the papers it lacks get `texts` embedded in one batch,
+    turned into one vector each by `pool`, and stored."""
     known = cache.get_many(embedder.name, list(dict.fromkeys(keys)))
     missing = {key: p for key, p in zip(keys, papers, strict=True) if key not in known}
     if missing:
-        texts = [paper_sentences(p) for p in missing.values()]
-        flat = embedder.embed([t for group in texts for t in group])
+        groups = [texts(p) for p in missing.values()]
+        flat = embedder.embed([text for group in groups for text in group])
         fresh: dict[str, Vectors] = {}
         start = 0
-        for key, group in zip(missing, texts, strict=True):
-            fresh[key] = np.asarray(flat[start : start + len(group)], np.float32).ravel()
+        for key, group in zip(missing, groups, strict=True):
+            fresh[key] = pool(flat[start : start + len(group)])
             start += len(group)
         cache.put_many(embedder.name, fresh)
         known.update(fresh)
-    return [np.asarray(known[key], np.float32).reshape(-1, dimensions) for key in keys]
+    return known
+
+
+def _unit_mean(rows: Vectors) -> Vectors:
+    """A paper's vector: the normalised mean of its windows' vectors."""
+    mean: Vectors = rows.mean(axis=0)
+    unit: Vectors = (mean / max(float(np.linalg.norm(mean)), 1e-12)).astype(np.float32)
+    return unit
+
+
+def _rows(rows: Vectors) -> Vectors:
+    """A paper's sentence vectors, flattened into one (the cache stores vectors)."""
+    return np.asarray(rows, np.float32).ravel()
 
 
 def alignment(first: Vectors, second: Vectors) -> float:

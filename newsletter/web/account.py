@@ -52,9 +52,10 @@ def recipient(row: SubscriberRow) -> Recipient:
     return Recipient(row.id, row.token_key)
 
 
-def back_to(token: str, done: str) -> RedirectResponse:
-    """The preferences page again, saying what was `done` (a key of DONE)."""
-    return RedirectResponse(f"/preferences/{token}?done={done}", status_code=303)
+def back_to(token: str, done: str, *, anchor: str = "") -> RedirectResponse:
+    """The preferences page again (at `anchor`), saying what was `done` (a key of DONE)."""
+    fragment = f"#{anchor}" if anchor else ""
+    return RedirectResponse(f"/preferences/{token}?done={done}{fragment}", status_code=303)
 
 
 def preferences_page(

@@ -92,10 +92,6 @@ def back_to_topic(token: str, topic_id: int, done: str) -> RedirectResponse:
     return RedirectResponse(f"{topic_path(token, topic_id)}?done={done}", status_code=303)
 
 
-def back_to_preferences(token: str, done: str) -> RedirectResponse:
-    return RedirectResponse(f"/preferences/{token}?done={done}#topics", status_code=303)
-
-
 def topic_page(
     pages: Pages,
     session: Session,

@@ -18,7 +18,7 @@ from newsletter.normalize import storable_text
 from newsletter.subscribers.learning import NO_EMBEDDER, NO_PAPERS, Refit
 from newsletter.subscribers.library_import import store_entries
 from newsletter.web import forms
-from newsletter.web.account import preferences_page
+from newsletter.web.account import back_to, preferences_page
 from newsletter.web.deps import (
     CsrfForm,
     DbSession,
@@ -39,7 +39,6 @@ from newsletter.web.learned import learned
 from newsletter.web.library import read_uploaded, report_lines
 from newsletter.web.topics import (
     DONE,
-    back_to_preferences,
     back_to_topic,
     checked_profile,
     topic_page,
@@ -125,9 +124,9 @@ def rename(
 def move(token: str, form: CsrfForm, topic: TopicRow, session: DbSession) -> Response:
     position = form.get("position")
     if not (isinstance(position, str) and position.isascii() and position.isdigit()):
-        return back_to_preferences(token, "moved")  # an edited form: nothing to move
+        return back_to(token, "moved", anchor="topics")  # an edited form: nothing to move
     move_topic(session, topic, int(position[:3]))
-    return back_to_preferences(token, "moved")
+    return back_to(token, "moved", anchor="topics")
 
 
 @router.post("/preferences/{token}/topics/{topic_id}/delete", dependencies=[RequireCsrf])
@@ -142,7 +141,7 @@ def delete(
             pages, session, row, topic, token=token, default_zone=settings.timezone,
             status=409, problems={"topics": str(exc)},
         )  # fmt: skip
-    return back_to_preferences(token, "deleted")
+    return back_to(token, "deleted", anchor="topics")
 
 
 @router.post("/preferences/{token}/topics/{topic_id}/library", response_class=HTMLResponse)
